@@ -8,6 +8,7 @@
 /* Every implementation, by scheme. Adding one means adding a line here and a file beside this one. */
 static const queue_ops *const registry[] = {
     &inproc_queue_ops,
+    &redis_queue_ops,
 };
 
 int queue_open(const char *url, queue **out, cerr *e) {

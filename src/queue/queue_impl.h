@@ -14,5 +14,6 @@
 int queue_url_param(const char *url, const char *key, char *out, size_t size);
 
 extern const queue_ops inproc_queue_ops;
+extern const queue_ops redis_queue_ops;
 
 #endif

@@ -318,13 +318,189 @@ static void test_open_errors(void **state) {
         cmocka_unit_test_prestate(test_shutdown_wakes_waiters, (void *)(url)),                           \
         cmocka_unit_test_prestate(test_many_threads, (void *)(url))
 
+/* ---- Redis only ---- */
+
+/* A consumer that takes a message and dies without acking: after the visibility timeout another consumer
+ * (on another handle, as another process would be) gets it, with attempts counting both deliveries. */
+static void test_redis_visibility_redelivery(void **state) {
+    char url[512];
+    test_url(*state, "visibility_s=1", url, sizeof url);
+    queue *a = NULL, *b = NULL;
+    cerr e = {0};
+    assert_int_equal(queue_open(url, &a, &e), 0);
+    assert_int_equal(queue_open(url, &b, &e), 0);
+    push_ok(a, 42, 420, 0);
+    queue_msg m;
+    assert_int_equal(a->ops->pop(a, "doomed", 1000, &m, &e), 1);
+    assert_int_equal(m.job_id, 42);
+    queue_close(a); /* dies holding it */
+    int64_t t0 = now_ms();
+    assert_int_equal(b->ops->pop(b, "rescuer", 300, &m, &e), 0); /* still invisible */
+    assert_int_equal(b->ops->pop(b, "rescuer", 5000, &m, &e), 1);
+    int64_t took = now_ms() - t0;
+    assert_int_equal(m.job_id, 42);
+    assert_int_equal(m.post_ref, 420);
+    assert_int_equal(m.attempts, 2);
+    assert_true(took >= 600 && took < 4000);
+    ack_ok(b, &m);
+    assert_int_equal(b->ops->pop(b, "rescuer", 1500, &m, &e), 0); /* acked: never again */
+    queue_close(b);
+}
+
+static void test_redis_cap_and_prefix_isolation(void **state) {
+    queue *a = open_q(*state, "max=3"), *b = open_q(*state, NULL);
+    cerr e = {0};
+    push_ok(a, 1, 1, 0);
+    push_ok(a, 2, 2, 500);
+    push_ok(a, 3, 3, 0);
+    assert_int_equal(a->ops->push(a, 4, 4, 0, &e), -1);
+    assert_int_equal(e.code, CERR_TOOBIG);
+    queue_msg m;
+    assert_int_equal(pop(b, 100, &m), 0); /* other prefix, other queue */
+    assert_int_equal(pop(a, 1000, &m), 1);
+    ack_ok(a, &m);
+    push_ok(a, 5, 5, 0); /* acked entries no longer count */
+    assert_int_equal(a->ops->ping(a, &e), 0);
+    queue_close(a);
+    queue_close(b);
+}
+
+static void test_redis_bad_urls(void **state) {
+    (void)state;
+    queue *q = NULL;
+    cerr e = {0};
+    assert_int_equal(queue_open("redis://127.0.0.1:1", &q, &e), -1); /* nothing listens on port 1 */
+    assert_int_equal(e.code, CERR_NETWORK);
+    assert_int_equal(queue_open("redis://127.0.0.1:99999", &q, &e), -1);
+    assert_int_equal(e.code, CERR_INVALID);
+    assert_int_equal(queue_open("rediss://127.0.0.1", &q, &e), -1);
+    assert_int_equal(queue_open("redis://127.0.0.1/x", &q, &e), -1);
+    assert_int_equal(queue_open("redis://127.0.0.1?visibility_s=0", &q, &e), -1);
+    assert_int_equal(e.code, CERR_INVALID);
+    assert_null(q);
+}
+
+/* ---- client modes for tests/integration/test_queue_redis.sh ---- */
+
+static int die(const char *what, const cerr *e) {
+    fprintf(stderr, "%s: %s\n", what, e->msg);
+    return 1;
+}
+
+static int mode_push(queue *q, int n) {
+    cerr e = {0};
+    for (int i = 1; i <= n; i++)
+        if (q->ops->push(q, i, (int64_t)i * 10, 0, &e)) return die("push", &e);
+    return 0;
+}
+
+static int mode_pop_and_die(queue *q) {
+    cerr e = {0};
+    queue_msg m;
+    int rc = q->ops->pop(q, "doomed", 5000, &m, &e);
+    if (rc != 1) return rc < 0 ? die("pop", &e) : (fprintf(stderr, "pop: nothing\n"), 1);
+    printf("job=%lld attempts=%d\n", (long long)m.job_id, m.attempts);
+    fflush(stdout);
+    _exit(0); /* no ack, no close: as if killed */
+}
+
+/* Pops and acks until n distinct jobs (1..n) were seen or timeout; transient errors are retried. */
+static int mode_drain(queue *q, int n, int64_t timeout_ms) {
+    unsigned char *seen = calloc((size_t)n + 1, 1);
+    int distinct = 0, max_att = 0, errors = 0, bad = 0;
+    int64_t deadline = now_ms() + timeout_ms;
+    while (distinct < n && now_ms() < deadline) {
+        cerr e = {0};
+        queue_msg m;
+        int rc = q->ops->pop(q, "drainer", 500, &m, &e);
+        if (rc < 0) {
+            errors++;
+            fprintf(stderr, "drain: %s (retrying)\n", e.msg);
+            continue;
+        }
+        if (rc == 0) continue;
+        if (m.job_id < 1 || m.job_id > n || m.post_ref != m.job_id * 10) bad++;
+        else if (!seen[m.job_id]++) distinct++;
+        if (m.attempts > max_att) max_att = m.attempts;
+        while (q->ops->ack(q, &m, &e)) {
+            errors++;
+            fprintf(stderr, "ack: %s (retrying)\n", e.msg);
+        }
+    }
+    printf("distinct=%d max_attempts=%d errors=%d bad=%d\n", distinct, max_att, errors, bad);
+    free(seen);
+    return distinct == n && bad == 0 ? 0 : 1;
+}
+
+/* One message at a time through the queue, slowly, so a Redis restart lands in the middle of it. */
+static int mode_churn(queue *q, int n) {
+    int done = 0, errors = 0;
+    int64_t deadline = now_ms() + 20000;
+    for (int i = 1; i <= n && now_ms() < deadline; i++) {
+        cerr e = {0};
+        while (q->ops->push(q, i, (int64_t)i * 10, 0, &e) && now_ms() < deadline) {
+            errors++;
+            fprintf(stderr, "churn push: %s\n", e.msg);
+        }
+        for (;;) {
+            if (now_ms() >= deadline) break;
+            queue_msg m;
+            int rc = q->ops->pop(q, "churner", 1000, &m, &e);
+            if (rc < 0) {
+                errors++;
+                fprintf(stderr, "churn pop: %s\n", e.msg);
+                continue;
+            }
+            if (rc == 0) continue;
+            while (q->ops->ack(q, &m, &e) && now_ms() < deadline) errors++;
+            if (m.job_id == i) { /* older duplicates (redelivered after the restart) are just acked */
+                done++;
+                break;
+            }
+        }
+        sleep_ms(10);
+    }
+    printf("churned=%d errors=%d\n", done, errors);
+    return done == n ? 0 : 1;
+}
+
+static int run_mode(int argc, char **argv) {
+    if (argc < 3) {
+        fprintf(stderr, "usage: test_queue push|pop-and-die|drain|churn URL [N [TIMEOUT_MS]]\n");
+        return 2;
+    }
+    queue *q = NULL;
+    cerr e = {0};
+    if (queue_open(argv[2], &q, &e)) return die("open", &e);
+    int n = argc > 3 ? atoi(argv[3]) : 0;
+    int rc = 2;
+    if (strcmp(argv[1], "push") == 0) rc = mode_push(q, n);
+    else if (strcmp(argv[1], "pop-and-die") == 0) rc = mode_pop_and_die(q);
+    else if (strcmp(argv[1], "drain") == 0) rc = mode_drain(q, n, argc > 4 ? atoi(argv[4]) : 10000);
+    else if (strcmp(argv[1], "churn") == 0) rc = mode_churn(q, n);
+    else fprintf(stderr, "unknown mode %s\n", argv[1]);
+    queue_close(q);
+    return rc;
+}
+
 int main(int argc, char **argv) {
-    (void)argc;
-    (void)argv;
+    if (argc > 1) return run_mode(argc, argv);
     const struct CMUnitTest inproc_tests[] = {
         CONTRACT(""),
         cmocka_unit_test(test_inproc_cap),
         cmocka_unit_test(test_open_errors),
     };
-    return cmocka_run_group_tests_name("queue_inproc", inproc_tests, NULL, NULL);
+    int failed = cmocka_run_group_tests_name("queue_inproc", inproc_tests, NULL, NULL);
+    const char *redis = getenv("CHATTER_TEST_REDIS_URL");
+    if (!redis || !*redis) {
+        fprintf(stderr, "CHATTER_TEST_REDIS_URL not set: Redis queue tests skipped\n");
+        return failed;
+    }
+    const struct CMUnitTest redis_tests[] = {
+        CONTRACT(redis),
+        cmocka_unit_test_prestate(test_redis_visibility_redelivery, (void *)redis),
+        cmocka_unit_test_prestate(test_redis_cap_and_prefix_isolation, (void *)redis),
+        cmocka_unit_test(test_redis_bad_urls),
+    };
+    return failed + cmocka_run_group_tests_name("queue_redis", redis_tests, NULL, NULL);
 }
