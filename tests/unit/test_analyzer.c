@@ -14,10 +14,17 @@
 #include "sentiment/analyzer.h"
 #include "sentiment/vader.h"
 
+/* Absolute, because the auto test links to it from a temporary directory. */
 static void vader_dir(char *out, size_t cap) {
     const char *sh = getenv("CHATTER_SHARED");
-    if (sh && *sh) snprintf(out, cap, "%s/data/vader", sh);
-    else snprintf(out, cap, "%s/../shared/data/vader", getenv("CHATTER_SOURCE_DIR") ? getenv("CHATTER_SOURCE_DIR") : ".");
+    const char *src = getenv("CHATTER_SOURCE_DIR");
+    char rel[4096], *abs;
+    if (sh && *sh) snprintf(rel, sizeof rel, "%s/data/vader", sh);
+    else snprintf(rel, sizeof rel, "%s/../shared/data/vader", src ? src : ".");
+    abs = realpath(rel, NULL);
+    if (!abs) fail_msg("shared VADER data not found at %s (set CHATTER_SHARED)", rel);
+    snprintf(out, cap, "%s", abs);
+    free(abs);
 }
 
 static void clear_env(void) {
