@@ -77,6 +77,8 @@ typedef struct vader_model {
     const vader_strmap *words;
     vader_strmap *boosters;
     vader_strmap *negate;
+    const word_value *ngram_boosters[8]; /* the BOOSTERS keys with a space */
+    size_t n_ngram_boosters;
 } vader_model;
 
 typedef struct vtok {
@@ -206,9 +208,10 @@ static double special_idioms_check(const vader_session *s, double valence, size_
     /* booster n-grams such as "kind of", in the reference's order: threetwoone, threetwo, twoone */
     const size_t ngrams[] = {3, 4, 2};
     for (size_t q = 0; q < COUNT(ngrams); q++) {
-        for (size_t b = 0; b < COUNT(BOOSTERS); b++)
-            if (strchr(BOOSTERS[b].w, ' ') && seq_eq(s, seqs[ngrams[q]].idx, seqs[ngrams[q]].n, BOOSTERS[b].w))
-                valence = valence + BOOSTERS[b].v;
+        for (size_t b = 0; b < s->m->n_ngram_boosters; b++) {
+            const word_value *bw = s->m->ngram_boosters[b];
+            if (seq_eq(s, seqs[ngrams[q]].idx, seqs[ngrams[q]].n, bw->w)) valence = valence + bw->v;
+        }
     }
     return valence;
 }
@@ -443,12 +446,14 @@ static int vader_load(const analyzer_options *opt, void **model, cerr *e) {
         vader_unload(m);
         return cerr_set(e, CERR_NOMEM, "out of memory loading VADER");
     }
-    for (size_t b = 0; b < COUNT(BOOSTERS); b++)
-        if (!strchr(BOOSTERS[b].w, ' ') &&
-            vader_strmap_put(m->boosters, BOOSTERS[b].w, strlen(BOOSTERS[b].w), BOOSTERS[b].v, e)) {
+    for (size_t b = 0; b < COUNT(BOOSTERS); b++) {
+        if (strchr(BOOSTERS[b].w, ' ')) {
+            if (m->n_ngram_boosters < COUNT(m->ngram_boosters)) m->ngram_boosters[m->n_ngram_boosters++] = &BOOSTERS[b];
+        } else if (vader_strmap_put(m->boosters, BOOSTERS[b].w, strlen(BOOSTERS[b].w), BOOSTERS[b].v, e)) {
             vader_unload(m);
             return -1;
         }
+    }
     for (size_t k = 0; k < COUNT(NEGATE); k++)
         if (vader_strmap_put(m->negate, NEGATE[k], strlen(NEGATE[k]), 1, e)) {
             vader_unload(m);
