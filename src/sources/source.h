@@ -41,9 +41,17 @@ typedef struct source_settings {
     int max_retries;                  /* per request, on 429/5xx/timeouts */
     int64_t retry_base_ms;            /* first backoff step */
     int64_t retry_max_ms;             /* cap on one wait */
+    char *owned_[16];                 /* private: strings source_settings_defaults allocated */
 } source_settings;
 
-void source_settings_defaults(source_settings *s);
+/* Fills defaults, then reads the environment: YOUTUBE_API_KEY, TIKTOK_CLIENT_KEY, TIKTOK_CLIENT_SECRET,
+ * INSTAGRAM_ACCESS_TOKEN, INSTAGRAM_ACCOUNT_ID, APIFY_TOKEN (each also as NAME_FILE),
+ * CHATTER_{YOUTUBE,TIKTOK,INSTAGRAM,APIFY}_API_URL, CHATTER_{YOUTUBE,TIKTOK,INSTAGRAM}_PROVIDER,
+ * CHATTER_HTTP_TIMEOUT_MS, CHATTER_HTTP_RETRIES. A bad value is an error, never silently ignored.
+ * The struct owns what it allocated: release with source_settings_free (fields the caller overwrites
+ * with its own strings are not freed). */
+int source_settings_defaults(source_settings *s, cerr *e) CH_MUST_USE;
+void source_settings_free(source_settings *s);
 
 typedef struct fetch_request {
     platform platform;
