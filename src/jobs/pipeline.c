@@ -17,6 +17,11 @@ struct pipeline {
     analyzer *an;
     const source_settings *src;
     char worker_id[128];
+    /* process-wide state of each source that keeps some (token caches, id maps), created once */
+    struct {
+        const source_ops *ops;
+        void *ctx;
+    } source_ctx[PLATFORM_COUNT];
     pthread_t *threads;
     int nthreads;
     atomic_bool stopping;
@@ -58,8 +63,28 @@ int pipeline_new(const pipeline_config *cfg, store *st, queue *q, analyzer *an, 
     else
         snprintf(p->worker_id, sizeof p->worker_id, "%.63s:%ld", host, (long)getpid());
     atomic_init(&p->stopping, false);
+    for (int pl = PLATFORM_NONE + 1; pl < PLATFORM_COUNT; pl++) {
+        const source_ops *ops = source_for(src, (platform)pl);
+        if (!ops || !ops->ctx_new) continue;
+        bool have = false;
+        for (int k = 0; k < PLATFORM_COUNT && !have; k++) have = p->source_ctx[k].ops == ops;
+        if (have) continue;
+        void *ctx = ops->ctx_new(src, e);
+        if (!ctx) {
+            pipeline_free(p);
+            return cerr_wrap(e, "%s source", ops->name);
+        }
+        p->source_ctx[pl].ops = ops;
+        p->source_ctx[pl].ctx = ctx;
+    }
     *out = p;
     return 0;
+}
+
+static void *source_state(pipeline *p, const source_ops *ops) {
+    for (int k = 0; k < PLATFORM_COUNT; k++)
+        if (p->source_ctx[k].ops == ops) return p->source_ctx[k].ctx;
+    return NULL;
 }
 
 /* Exponential backoff with jitter for redelivery of a post whose fetch hit a transient error. */
@@ -159,7 +184,8 @@ static int fetch_stage(pipeline *p, const queue_msg *m, const task_info *t, cons
                              .canonical_url = t->canonical_url,
                              .max_comments = jo->max_comments_per_post,
                              .include_replies = jo->include_replies,
-                             .deadline_ms = now_ms() + p->cfg.post_timeout_s * 1000};
+                             .deadline_ms = now_ms() + p->cfg.post_timeout_s * 1000,
+                             .ctx = source_state(p, src)};
         cerr_clear(&sc.err);
         if (src->fetch(p->src, &req, store_page, &sc, &out, e)) {
             if (sc.err.code != CERR_OK) *e = sc.err;
@@ -337,6 +363,8 @@ void pipeline_stop(pipeline *p) {
 
 void pipeline_free(pipeline *p) {
     if (!p) return;
+    for (int k = 0; k < PLATFORM_COUNT; k++)
+        if (p->source_ctx[k].ops && p->source_ctx[k].ops->ctx_free) p->source_ctx[k].ops->ctx_free(p->source_ctx[k].ctx);
     free(p->threads);
     free(p);
 }
