@@ -500,7 +500,9 @@ static void test_signature_and_alg_attacks(void **state) {
     r_jwt_set_sign_alg(jwt, R_JWA_ALG_RS256);
     r_jwt_set_header_str_value(jwt, "kid", "rsa-1");
     r_jwt_set_header_str_value(jwt, "jku", "http://127.0.0.1:1/keys");
-    r_jwt_set_header_json_t_value(jwt, "jwk", json_loads(own_s, 0, NULL));
+    json_t *own_j = json_loads(own_s, 0, NULL);
+    r_jwt_set_header_json_t_value(jwt, "jwk", own_j); /* rhonabwy copies header values */
+    json_decref(own_j);
     json_t *c = base_claims(w);
     r_jwt_set_full_claims_json_t(jwt, c);
     json_decref(c);
@@ -517,7 +519,9 @@ static void test_signature_and_alg_attacks(void **state) {
     r_jwt_init(&jwt);
     r_jwt_set_sign_alg(jwt, R_JWA_ALG_RS256);
     r_jwt_set_header_str_value(jwt, "kid", "rsa-1");
-    r_jwt_set_header_json_t_value(jwt, "crit", json_pack("[s]", "exp"));
+    json_t *crit = json_pack("[s]", "exp");
+    r_jwt_set_header_json_t_value(jwt, "crit", crit);
+    json_decref(crit);
     c = base_claims(w);
     r_jwt_set_full_claims_json_t(jwt, c);
     json_decref(c);
