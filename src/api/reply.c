@@ -65,3 +65,27 @@ enum MHD_Result reply_store_error(api_request *r, const cerr *e) {
     log_error("%s %s: %s", r->method, r->path, e->msg);
     return reply_error(r, MHD_HTTP_INTERNAL_SERVER_ERROR, "internal", NULL, "internal error; see the server log");
 }
+
+enum MHD_Result reply_too_many(api_request *r, int64_t retry_after_s, const char *fmt, ...) {
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    json_t *body = json_pack("{s:{s:s,s:s}}", "error", "code", "rate_limited", "message", msg);
+    char *s = json_dumps(body, JSON_COMPACT);
+    json_decref(body);
+    if (!s) return MHD_NO;
+    struct MHD_Response *resp = MHD_create_response_from_buffer(strlen(s), s, MHD_RESPMEM_MUST_FREE);
+    if (!resp) {
+        free(s);
+        return MHD_NO;
+    }
+    char ra[24];
+    snprintf(ra, sizeof ra, "%lld", (long long)(retry_after_s > 0 ? retry_after_s : 1));
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, ra);
+    enum MHD_Result ret = MHD_queue_response(r->conn, MHD_HTTP_TOO_MANY_REQUESTS, resp);
+    MHD_destroy_response(resp);
+    return ret;
+}

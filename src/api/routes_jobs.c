@@ -303,8 +303,20 @@ enum MHD_Result route_jobs_create(api_request *r) {
     if (s->cfg.create_limit) {
         int64_t wait_s = s->cfg.create_limit(s->cfg.create_limit_ctx, r->owner);
         if (wait_s > 0) {
-            ret = reply_error(r, MHD_HTTP_TOO_MANY_REQUESTS, "rate_limited", NULL,
-                              "too many jobs created; retry in %lld s", (long long)wait_s);
+            ret = reply_too_many(r, wait_s, "too many jobs created; retry in %lld s", (long long)wait_s);
+            goto out;
+        }
+    }
+    if (s->cfg.max_running_jobs_per_user > 0) {
+        int64_t active = 0;
+        cerr ce;
+        if (s->st->ops->jobs_active(s->st, r->owner, &active, &ce)) {
+            ret = reply_store_error(r, &ce);
+            goto out;
+        }
+        if (active >= s->cfg.max_running_jobs_per_user) {
+            ret = reply_too_many(r, 30, "you already have %lld jobs queued or running (limit %d); retry when one "
+                                 "finishes", (long long)active, s->cfg.max_running_jobs_per_user);
             goto out;
         }
     }

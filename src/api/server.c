@@ -104,6 +104,12 @@ static enum MHD_Result authenticate(api_request *r, bool *ok) {
         *ok = true;
         return MHD_YES;
     }
+    if (e.code != CERR_INVALID && e.code != CERR_OK) {
+        /* the identity provider is unreachable or broken: not the client's fault */
+        log_warn("%s %s: cannot verify tokens: %s", r->method, r->path, e.msg);
+        return reply_error(r, MHD_HTTP_SERVICE_UNAVAILABLE, "auth_unavailable", NULL,
+                           "the identity provider cannot be reached; try again later");
+    }
     log_info("%s %s: unauthorized: %s", r->method, r->path, e.msg[0] ? e.msg : "no bearer token");
     json_t *body = json_pack("{s:{s:s,s:s}}", "error", "code", "unauthorized", "message",
                              e.msg[0] ? e.msg : "a bearer token is required");

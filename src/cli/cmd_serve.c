@@ -5,6 +5,8 @@
 #include <string.h>
 
 #include "api/api.h"
+#include "api/ratelimit.h"
+#include "auth/oidc.h"
 #include "cli/cli.h"
 #include "cli/runtime.h"
 #include "core/http.h"
@@ -29,6 +31,20 @@ static void usage(FILE *f) {
             "  --http-threads N       HTTP threads (env CHATTER_HTTP_THREADS, default 4)\n"
             "  --insecure-no-auth     allow a non-loopback --listen without OIDC_ISSUER\n"
             "  -h, --help             this text\n");
+}
+
+static int verify_bearer(void *ctx, const char *authorization, char *owner, size_t owner_cap, bool *admin,
+                         char *www_authenticate, size_t cap, cerr *e) {
+    auth_identity id;
+    if (oidc_verify(ctx, authorization, &id, www_authenticate, cap, e)) return -1;
+    snprintf(owner, owner_cap, "%s", id.owner);
+    *admin = id.admin;
+    return 0;
+}
+
+static int64_t take_create_token(void *ctx, const char *owner) {
+    long wait_s = 0;
+    return ratelimit_take(ctx, owner, &wait_s) ? 0 : wait_s;
 }
 
 static bool listen_is_loopback(const char *listen) {
@@ -85,8 +101,20 @@ int cmd_serve(int argc, char **argv) {
         fprintf(stderr, "chatter serve: unexpected argument '%s'\n", argv[optind]);
         return EXIT_USAGE;
     }
-    const char *issuer = getenv("OIDC_ISSUER");
-    if ((!issuer || !*issuer) && !listen_is_loopback(ac.listen) && !insecure) {
+    cerr e;
+    oidc_config oc;
+    bool auth_on = false;
+    if (oidc_config_from_env(&oc, &auth_on, &e)) {
+        fprintf(stderr, "chatter serve: %s\n", e.msg);
+        return EXIT_USAGE;
+    }
+    int64_t per_min, burst, running_cap;
+    if (cli_env_int("CHATTER_JOBS_PER_MINUTE", 0, 100000, 30, &per_min) ||
+        cli_env_int("CHATTER_JOBS_BURST", 1, 100000, 10, &burst) ||
+        cli_env_int("CHATTER_MAX_ACTIVE_JOBS", 0, 100000, 20, &running_cap))
+        return EXIT_USAGE;
+    ac.max_running_jobs_per_user = (int)running_cap;
+    if (!auth_on && !listen_is_loopback(ac.listen) && !insecure) {
         fprintf(stderr,
                 "chatter serve: refusing to listen on %s without authentication: anyone who can reach it could "
                 "read every job. Set OIDC_ISSUER (see README), listen on 127.0.0.1, or pass --insecure-no-auth.\n",
@@ -94,14 +122,35 @@ int cmd_serve(int argc, char **argv) {
         return EXIT_USAGE;
     }
 
+    oidc_verifier *verifier = NULL;
+    ratelimit *creations = NULL;
+    if (auth_on) {
+        if (oidc_verifier_new(&oc, &verifier, &e)) {
+            fprintf(stderr, "chatter serve: %s\n", e.msg);
+            return EXIT_USAGE;
+        }
+        ac.auth = verify_bearer;
+        ac.auth_ctx = verifier;
+    }
+    if (per_min > 0) {
+        if (ratelimit_new((double)per_min, (double)burst, 10000, &creations, &e)) {
+            oidc_verifier_free(verifier);
+            fprintf(stderr, "chatter serve: %s\n", e.msg);
+            return EXIT_USAGE;
+        }
+        ac.create_limit = take_create_token;
+        ac.create_limit_ctx = creations;
+    }
+
     sigset_t sigs;
     runtime_block_signals(&sigs);
-    cerr e;
     if (http_global_init(&e)) return fprintf(stderr, "chatter serve: %s\n", e.msg), EXIT_RUNTIME;
     runtime rt;
     if (runtime_open(&ro, &rt, &e)) {
         fprintf(stderr, "chatter serve: %s\n", e.msg);
         http_global_cleanup();
+        oidc_verifier_free(verifier);
+        ratelimit_free(creations);
         return e.code == CERR_INVALID || e.code == CERR_NOTFOUND ? EXIT_USAGE : EXIT_RUNTIME;
     }
     int rc = EXIT_OK;
@@ -117,6 +166,8 @@ int cmd_serve(int argc, char **argv) {
         api_stop(srv);
     }
     runtime_close(&rt);
+    oidc_verifier_free(verifier);
+    ratelimit_free(creations);
     http_global_cleanup();
     log_info("stopped");
     return rc;
