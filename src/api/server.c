@@ -29,7 +29,12 @@ void api_config_defaults(api_config *c) {
 typedef struct conn_state {
     buf body;
     bool too_big;
+    size_t discarded; /* bytes of an oversize body read and dropped */
 } conn_state;
+
+/* An oversize body is read and dropped so the client, which is still sending, receives the 413 instead
+ * of a reset connection; past this much we answer at once and let MHD close the connection. */
+#define DISCARD_MAX (16u << 20)
 
 static bool parse_id(const char *s, size_t n, int64_t *out) {
     if (n == 0 || n > 18) return false;
@@ -187,8 +192,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         /* refuse a declared oversize body before reading any of it */
         const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
         int64_t declared;
-        if (cl && parse_i64(cl, &declared) == 0 && declared > (int64_t)s->cfg.max_body) cs->too_big = true;
-        if (!cs->too_big) return MHD_YES;
+        if (cl && parse_i64(cl, &declared) == 0 && declared > (int64_t)s->cfg.max_body) {
+            cs->too_big = true;
+            if (declared > (int64_t)DISCARD_MAX) cs->discarded = DISCARD_MAX + 1;
+        }
+        if (cs->discarded <= DISCARD_MAX) return MHD_YES;
     }
     api_request r = {.srv = s, .conn = conn, .method = method, .path = url};
     if (*upload_data_size) {
@@ -196,11 +204,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
             cerr e;
             if (buf_append(&cs->body, upload_data, *upload_data_size, &e)) cs->too_big = true;
         }
+        if (cs->too_big) cs->discarded += *upload_data_size;
         *upload_data_size = 0;
-        if (!cs->too_big) return MHD_YES;
+        if (cs->discarded <= DISCARD_MAX) return MHD_YES;
     }
     if (cs->too_big) {
-        /* queued early, MHD then closes the connection instead of reading the rest */
         return reply_error(&r, MHD_HTTP_CONTENT_TOO_LARGE, "payload_too_large", "body",
                            "request body exceeds %zu bytes", s->cfg.max_body);
     }
