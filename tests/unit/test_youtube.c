@@ -8,6 +8,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -448,6 +452,62 @@ static void test_retries(void **state) {
     assert_int_equal(g.n, 0);
 }
 
+/* A port nothing listens on: bind an ephemeral port, then close it. */
+static int closed_port(void) {
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof a;
+    assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
+    assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &len), 0);
+    close(fd);
+    return ntohs(a.sin_port);
+}
+
+static void test_retry_transport(void **state) {
+    (void)state;
+    char url[128];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/youtube/v3/commentThreads?key=" KEY, closed_port());
+    retry_policy p = {.max_retries = 2, .base_ms = 10, .max_ms = 50, .timeout_ms = 2000};
+    http_request rq = {.url = url};
+    http_response r;
+    http_response_init(&r);
+    retry_stats st;
+    cerr e = {0};
+    int64_t t0 = now_ms();
+    assert_int_equal(retry_http(&p, &rq, &r, &st, &e), -1);
+    assert_true(now_ms() - t0 < 1000);
+    assert_int_equal(e.code, CERR_NETWORK);
+    assert_int_equal(st.attempts, 3);
+    assert_true(st.waited_ms <= 10 + 20);
+    assert_null(strstr(e.msg, KEY)); /* the URL, with its key, never reaches a message */
+    assert_non_null(strstr(e.msg, "3 attempt"));
+
+    /* the same through the source: a transient outcome, not a failure */
+    source_settings s = settings_for(&srv, KEY);
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/youtube/v3", closed_port());
+    s.youtube_api_url = url;
+    s.max_retries = 1;
+    got g = {0};
+    fetch_outcome o;
+    assert_int_equal(fetch(&s, "9bZkp7q19f0", 0, false, &g, &o, &e), 0);
+    assert_int_equal(o.status, FETCH_RETRY);
+    assert_non_null(strstr(o.reason, "could not reach the YouTube API"));
+    assert_null(strstr(o.reason, KEY));
+
+    /* a Retry-After longer than retry_max_ms ends the retries at once and is passed on */
+    s = settings_for(&srv, KEY);
+    s.retry_max_ms = 500;
+    reset_stats();
+    t0 = now_ms();
+    assert_int_equal(fetch(&s, "RATELIMIT01", 0, false, &g, &o, &e), 0);
+    assert_true(now_ms() - t0 < 500);
+    assert_int_equal(o.status, FETCH_RETRY);
+    assert_int_equal(o.retry_after_ms, 1000);
+    assert_int_equal(stat_of("RATELIMIT01", "commentThreads"), 1);
+    http_response_free(&r);
+    got_free(&g);
+}
+
 static void test_repeated_token(void **state) {
     (void)state;
     source_settings s = settings_for(&srv, KEY);
@@ -541,6 +601,7 @@ int main(void) {
         cmocka_unit_test(test_errors),
         cmocka_unit_test(test_legacy_key_error),
         cmocka_unit_test(test_retries),
+        cmocka_unit_test(test_retry_transport),
         cmocka_unit_test(test_repeated_token),
         cmocka_unit_test(test_sink_abort),
         cmocka_unit_test(test_quota_reset),
