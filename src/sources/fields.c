@@ -59,6 +59,10 @@ bool field_timestamp(const char *in, char out[21]) {
     } else if ((*p == '+' || *p == '-') && digits(p + 1, 2) && p[3] == ':' && digits(p + 4, 2)) {
         offset = (num(p + 1, 2) * 60L + num(p + 4, 2)) * 60L * (*p == '-' ? -1 : 1);
         p += 6;
+    } else if ((*p == '+' || *p == '-') && digits(p + 1, 4)) {
+        /* ISO 8601 basic offset, as the Instagram Graph API sends it ("+0000") */
+        offset = (num(p + 1, 2) * 60L + num(p + 3, 2)) * 60L * (*p == '-' ? -1 : 1);
+        p += 5;
     }
     if (*p) return false;
     time_t t = timegm(&tm);

@@ -10,7 +10,7 @@
 char *field_dup(const char *s, size_t max);
 
 /* Normalises an RFC 3339 timestamp ("2024-05-01T12:34:56Z", with optional fractional seconds and a
- * "Z" or "+hh:mm" zone; no zone means UTC) to "YYYY-MM-DDTHH:MM:SSZ" in UTC. false when unparsable. */
+ * "Z", "+hh:mm" or "+hhmm" zone; no zone means UTC) to "YYYY-MM-DDTHH:MM:SSZ" in UTC. false when unparsable. */
 bool field_timestamp(const char *in, char out[21]);
 
 #endif

@@ -60,6 +60,8 @@ typedef struct fetch_request {
     int64_t max_comments;    /* top-level + replies together; 0 = all */
     bool include_replies;
     int64_t deadline_ms;     /* now_ms() value after which the fetch gives up; 0 = none */
+    void *ctx;               /* the source's process-wide state from ops->ctx_new; NULL = none yet (the
+                              * fetch then builds a private one, so nothing is cached across fetches) */
 } fetch_request;
 
 /* Receives comments in API order, a page at a time. Returning non-zero aborts the fetch. */
@@ -88,6 +90,11 @@ typedef struct source_ops {
      * sink aborted or memory ran out. */
     int (*fetch)(const source_settings *s, const fetch_request *req, comment_sink sink, void *ud,
                  fetch_outcome *out, cerr *e);
+    /* Optional (NULL when the source keeps no state): state shared by every thread of the process, such
+     * as a cached access token or an id mapping, created once per process and passed to each fetch in
+     * fetch_request.ctx. It is internally locked, so concurrent fetches may share it. */
+    void *(*ctx_new)(const source_settings *s, cerr *e);
+    void (*ctx_free)(void *ctx);
 } source_ops;
 
 /* The source that serves platform p under the given settings (official or apify); NULL if none. */

@@ -7,8 +7,10 @@ Serves GET /youtube/v3/commentThreads and GET /youtube/v3/comments in the docume
 
     9bZkp7q19f0 Psy   CevxZvSJLk8 KatyPerry   KQ6zr6kCPj8 LMFAO   uelHwf8o7_U Eminem   pRpeEdMmmQ0 Shakira
 
-Start:  fake_youtube.py --port 0 [--key KEY] [--page-size N] [--legacy-key-error] [--data-dir DIR]
-        prints "READY <port>" on stdout once it listens on 127.0.0.1.
+Start:  fake_youtube.py --port 0 [--key KEY] [--page-size N] [--legacy-key-error] [--delay-ms MS]
+                         [--watch-stdin] [--data-dir DIR]
+        prints "READY <port>" on stdout once it listens on 127.0.0.1. --delay-ms delays every API answer
+        (to catch a server mid-job); --watch-stdin exits when stdin closes (the parent test died).
 
 How the data set becomes threads and replies (deterministic):
   * rows are walked in file order; each row not taken as a reply becomes a top-level thread;
@@ -257,6 +259,8 @@ class Handler(BaseHTTPRequestHandler):
 
     def threads_page(self, q, page, fmt):
         st = self.state
+        if st.args.delay_ms:
+            time.sleep(st.args.delay_ms / 1000.0)
         video = q.get("videoId", "")
         n = st.count(video, "commentThreads")
         if video == "DISABLED_01":
@@ -311,6 +315,8 @@ class Handler(BaseHTTPRequestHandler):
 
     def replies_page(self, q, page, fmt):
         st = self.state
+        if st.args.delay_ms:
+            time.sleep(st.args.delay_ms / 1000.0)
         parent = q.get("parentId", "")
         video = st.parent_video.get(parent, "")
         st.count(video, "comments")
@@ -336,8 +342,16 @@ def main():
     ap.add_argument("--key", default=None, help="expected API key (any key accepted when absent)")
     ap.add_argument("--page-size", type=int, default=100)
     ap.add_argument("--legacy-key-error", action="store_true")
+    ap.add_argument("--delay-ms", type=int, default=0)
+    ap.add_argument("--watch-stdin", action="store_true")
     ap.add_argument("--data-dir", default=default_data_dir())
     args = ap.parse_args()
+    if args.watch_stdin:
+        def watch():
+            while sys.stdin.buffer.read(4096):
+                pass
+            os._exit(0)
+        threading.Thread(target=watch, daemon=True).start()
     if not glob.glob(os.path.join(args.data_dir, "*.csv")):
         print("no CSV files in %s" % args.data_dir, file=sys.stderr)
         return 2

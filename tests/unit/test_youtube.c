@@ -28,6 +28,14 @@ static fake_server srv;
 
 /* ---- the CSV files, read independently of the fake ---- */
 
+static const char *shared_dir(void) {
+    const char *d = getenv("CHATTER_SHARED");
+    if (d && *d) return d;
+    static char buf[1100];
+    snprintf(buf, sizeof buf, "%s/../shared", fake_source_dir());
+    return buf;
+}
+
 typedef struct csv_rows {
     char **ids;
     size_t n;
@@ -37,7 +45,7 @@ typedef struct csv_rows {
 /* Minimal RFC 4180 reader: enough for these files (quoted fields, doubled quotes, newlines in quotes). */
 static void read_csv(const char *file, csv_rows *out) {
     char path[1400];
-    snprintf(path, sizeof path, "%s/data/comments/youtube_spam_collection/%s", fake_shared_dir(), file);
+    snprintf(path, sizeof path, "%s/data/comments/youtube_spam_collection/%s", shared_dir(), file);
     buf b;
     cerr e = {0};
     if (read_file_capped(path, 1 << 20, &b, &e)) fail_msg("%s", e.msg);
