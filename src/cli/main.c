@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "cli/cmd_model.h"
 #include "core/log.h"
 #include "core/util.h"
 
@@ -23,6 +24,8 @@ static const command COMMANDS[] = {
 };
 
 static const command MODEL_COMMANDS[] = {
+    {"run", cmd_model_run, "run token-id batches through a transformer model directory"},
+    {"info", cmd_model_info, "describe a model directory (config, parameters, format)"},
 };
 
 static void usage(FILE *f) {
