@@ -124,6 +124,7 @@ int model_download(const char *url, const char *part_path, uint64_t max_bytes, b
     int closed = fflush(fp) == 0 && fsync(fileno(fp)) == 0;
     closed = fclose(fp) == 0 && closed;
 
+    if (rc != CURLE_OK && d.have == 0) unlink(part_path); /* nothing to resume from */
     char host[256];
     url_host(url, host, sizeof host);
     if (d.too_big) {

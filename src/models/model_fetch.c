@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 #include "core/log.h"
@@ -208,13 +209,20 @@ int model_fetch_spec(const model_spec *spec, const char *from_dir, const char *d
         return cerr_set(e, CERR_INVALID, "path too long: %s", root);
     if (spec->n_files > MAX_FILES) return cerr_set(e, CERR_INTERNAL, "model %s has too many files", spec->name);
     if (mkdir_p(dir, e)) return -1;
+    /* two fetches into one folder would append to the same .part files */
+    int lock = open(dir, O_RDONLY | O_DIRECTORY);
+    if (lock < 0) return cerr_set(e, CERR_IO, "cannot open %s: %s", dir, strerror(errno));
+    if (flock(lock, LOCK_EX | LOCK_NB) != 0) {
+        close(lock);
+        return cerr_set(e, CERR_CONFLICT, "another fetch is installing into %s", dir);
+    }
     digest_table *sums = calloc(1, sizeof *sums);
-    if (!sums) return cerr_set(e, CERR_NOMEM, "out of memory");
-    int rc = read_checksums(sums_path, spec, sums, e);
+    int rc = sums ? read_checksums(sums_path, spec, sums, e) : cerr_set(e, CERR_NOMEM, "out of memory");
     for (size_t i = 0; !rc && i < spec->n_files; i++) rc = install_file(&spec->files[i], dir, from_dir, progress, sums, e);
     if (!rc) rc = write_checksums(dir, sums, e);
     if (!rc) log_info("model %s (%s) is installed in %s", spec->name, spec->source, dir);
     free(sums);
+    close(lock); /* releases the lock */
     return rc;
 }
 

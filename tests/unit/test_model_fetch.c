@@ -6,7 +6,9 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <ftw.h>
+#include <fcntl.h>
 #include <signal.h>
+#include <sys/file.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -101,6 +103,12 @@ static void test_from_shared_vader(void **state) {
     write_bytes(path, "tampered", 8);
     assert_int_equal(model_fetch("vader", shared_vader, dest, false, &e), 0);
     assert_sha(dir, "vader_lexicon.txt", spec->files[0].sha256[0]);
+    /* a second fetch into the same folder while one runs is refused */
+    int fd = open(dir, O_RDONLY | O_DIRECTORY);
+    assert_int_equal(flock(fd, LOCK_EX), 0);
+    assert_int_equal(model_fetch("vader", shared_vader, dest, false, &e), -1);
+    assert_int_equal(e.code, CERR_CONFLICT);
+    close(fd);
     rm_rf(dest);
 }
 
@@ -166,6 +174,9 @@ static void test_offline_names_host(void **state) {
     assert_int_equal(e.code, CERR_NETWORK);
     assert_non_null(strstr(e.msg, "127.0.0.1"));
     assert_non_null(strstr(e.msg, "--from"));
+    char dir[128];
+    snprintf(dir, sizeof dir, "%s/m", dest);
+    assert_false(exists_in(dir, "a.bin.part")); /* nothing arrived: no empty .part left behind */
     rm_rf(dest);
 }
 
