@@ -3,24 +3,26 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "cli/commands.h"
+#include "cli/cli.h"
+#include "cli/cmd_model.h"
 #include "models/model_fetch.h"
+#include "sentiment/analyzer.h"
 
 static void usage(FILE *out) {
-    char root[4096];
+    char dir[4096];
     cerr e;
-    if (model_default_root(root, sizeof root, &e)) snprintf(root, sizeof root, "(unset: %s)", e.msg);
+    if (analyzer_model_path("NAME", dir, sizeof dir, &e)) snprintf(dir, sizeof dir, "(none: %s)", e.msg);
     fprintf(out,
             "usage: chatter model fetch NAME [--from DIR] [--dir DEST]\n"
             "\n"
-            "Installs model NAME (%s) into DEST/NAME/, checking every file against its pinned sha256.\n"
-            "Downloads resume where an interrupted run stopped.\n"
+            "Installs model NAME (%s), checking every file against its pinned sha256, into\n"
+            "%s ($CHATTER_MODEL_DIR/NAME, else $XDG_DATA_HOME/chatter/models/NAME,\n"
+            "else ~/.local/share/chatter/models/NAME). Downloads resume where an interrupted run stopped.\n"
             "\n"
             "  --from DIR   copy the files from a local folder instead of downloading (offline machines)\n"
-            "  --dir DEST   models folder (default: %s, from $CHATTER_MODEL_DIR,\n"
-            "               else $XDG_DATA_HOME/chatter/models, else ~/.local/share/chatter/models)\n"
+            "  --dir DEST   install into DEST/NAME instead\n"
             "  -h, --help   show this help\n",
-            model_spec_names(), root);
+            model_spec_names(), dir);
 }
 
 int cmd_model_fetch(int argc, char **argv) {
@@ -29,7 +31,7 @@ int cmd_model_fetch(int argc, char **argv) {
         const char *a = argv[i];
         if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
             usage(stdout);
-            return 0;
+            return EXIT_OK;
         } else if (strcmp(a, "--from") == 0 && i + 1 < argc) {
             from = argv[++i];
         } else if (strncmp(a, "--from=", 7) == 0) {
@@ -43,22 +45,22 @@ int cmd_model_fetch(int argc, char **argv) {
         } else {
             fprintf(stderr, "chatter model fetch: unexpected argument '%s'\n", a);
             usage(stderr);
-            return 2;
+            return EXIT_USAGE;
         }
     }
     if (!name) {
         fprintf(stderr, "chatter model fetch: which model? (%s)\n", model_spec_names());
         usage(stderr);
-        return 2;
+        return EXIT_USAGE;
     }
     if (!model_spec_find(name)) {
         fprintf(stderr, "chatter model fetch: unknown model '%s' (known: %s)\n", name, model_spec_names());
-        return 2;
+        return EXIT_USAGE;
     }
     cerr e = {0};
     if (model_fetch(name, from, dest, isatty(STDERR_FILENO) == 1, &e)) {
         fprintf(stderr, "chatter model fetch: %s\n", e.msg);
-        return 1;
+        return EXIT_RUNTIME;
     }
-    return 0;
+    return EXIT_OK;
 }

@@ -4,7 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "cli/commands.h"
+#include "cli/cli.h"
 #include "core/buf.h"
 #include "sentiment/roberta/tokenizer.h"
 
@@ -104,7 +104,7 @@ int cmd_tokenize(int argc, char **argv) {
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
             fputs(USAGE, stdout);
-            return 0;
+            return EXIT_OK;
         } else if (strcmp(argv[i], "--no-preprocess") == 0) {
             preprocess = false;
         } else if (strcmp(argv[i], "--model-dir") == 0 && i + 1 < argc) {
@@ -113,12 +113,12 @@ int cmd_tokenize(int argc, char **argv) {
             dir = argv[i] + 12;
         } else {
             fprintf(stderr, "chatter tokenize: unexpected argument '%s'\n%s", argv[i], USAGE);
-            return 2;
+            return EXIT_USAGE;
         }
     }
     if (!dir || !*dir) {
         fprintf(stderr, "chatter tokenize: --model-dir is required\n%s", USAGE);
-        return 2;
+        return EXIT_USAGE;
     }
     char vocab[4096], merges[4096];
     snprintf(vocab, sizeof vocab, "%s/vocab.json", dir);
@@ -133,7 +133,7 @@ int cmd_tokenize(int argc, char **argv) {
     bpe_tokenizer_free(t);
     if (rc) {
         fprintf(stderr, "chatter tokenize: %s\n", e.msg);
-        return 1;
+        return EXIT_RUNTIME;
     }
-    return 0;
+    return EXIT_OK;
 }

@@ -13,6 +13,7 @@
 #include "core/log.h"
 #include "core/util.h"
 #include "models/model_download.h"
+#include "sentiment/analyzer.h"
 
 #define CHECKSUMS_MAX_BYTES (64 * 1024)
 #define MAX_FILES 16
@@ -198,15 +199,15 @@ static int install_file(const model_file_spec *f, const char *dir, const char *f
 }
 
 int model_fetch_spec(const model_spec *spec, const char *from_dir, const char *dest_dir, bool progress, cerr *e) {
-    char root[4096], dir[4200], sums_path[4300];
+    char dir[4096], sums_path[4200];
     if (dest_dir) {
-        if (sbprintf(root, sizeof root, "%s", dest_dir)) return cerr_set(e, CERR_INVALID, "path too long");
-    } else if (model_default_root(root, sizeof root, e)) {
+        if (sbprintf(dir, sizeof dir, "%s/%s", dest_dir, spec->name))
+            return cerr_set(e, CERR_INVALID, "path too long: %s", dest_dir);
+    } else if (analyzer_model_path(spec->name, dir, sizeof dir, e)) {
         return -1;
     }
-    if (sbprintf(dir, sizeof dir, "%s/%s", root, spec->name) ||
-        sbprintf(sums_path, sizeof sums_path, "%s/CHECKSUMS", dir))
-        return cerr_set(e, CERR_INVALID, "path too long: %s", root);
+    if (sbprintf(sums_path, sizeof sums_path, "%s/CHECKSUMS", dir))
+        return cerr_set(e, CERR_INVALID, "path too long: %s", dir);
     if (spec->n_files > MAX_FILES) return cerr_set(e, CERR_INTERNAL, "model %s has too many files", spec->name);
     if (mkdir_p(dir, e)) return -1;
     /* two fetches into one folder would append to the same .part files */

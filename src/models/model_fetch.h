@@ -7,8 +7,7 @@
  * - A file with no pinned digest is trusted on first use: its sha256 is recorded in NAME/CHECKSUMS and
  *   printed, and later fetches must reproduce it. CHECKSUMS lists every installed file (sha256sum format,
  *   so `sha256sum -c CHECKSUMS` re-checks an installation).
- * - Default DEST: $CHATTER_MODEL_DIR, else $XDG_DATA_HOME/chatter/models, else ~/.local/share/chatter/models
- *   (the rule of analyzer_model_path() in sentiment/analyzer.h, without the model name). */
+ * - Without a DEST the files go where the analyzers look: analyzer_model_path(NAME) (sentiment/analyzer.h). */
 #ifndef CHATTER_MODELS_MODEL_FETCH_H
 #define CHATTER_MODELS_MODEL_FETCH_H
 
@@ -39,9 +38,6 @@ typedef struct model_spec {
 const model_spec *model_spec_find(const char *name);
 /* "vader, roberta": for messages. */
 const char *model_spec_names(void);
-
-/* Default DEST (see above) into out. */
-int model_default_root(char *out, size_t cap, cerr *e) CH_MUST_USE;
 
 /* Installs model `name` into dest_dir/name/ (dest_dir NULL = default). from_dir non-NULL copies the files
  * from that folder instead of downloading. progress: draw a transfer meter on stderr. */

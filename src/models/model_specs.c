@@ -9,10 +9,8 @@
  *   defaults, and merges.txt's equals the shared merges.txt. vocab.json additionally accepts the compact
  *   re-serialisation that transformers' save_pretrained writes (same token->id map), so a locally saved
  *   copy works with --from. */
-#include <stdlib.h>
 #include <string.h>
 
-#include "core/util.h"
 #include "models/model_fetch.h"
 
 #define VADER_BASE "https://raw.githubusercontent.com/cjhutto/vaderSentiment/44fc044cd877310ee8278a0eadf34bcd50d41d06/"
@@ -57,18 +55,3 @@ const model_spec *model_spec_find(const char *name) {
 }
 
 const char *model_spec_names(void) { return "vader, roberta"; }
-
-int model_default_root(char *out, size_t cap, cerr *e) {
-    const char *dir = getenv("CHATTER_MODEL_DIR");
-    int rc;
-    if (dir && *dir) {
-        rc = sbprintf(out, cap, "%s", dir);
-    } else if ((dir = getenv("XDG_DATA_HOME")) && *dir) {
-        rc = sbprintf(out, cap, "%s/chatter/models", dir);
-    } else if ((dir = getenv("HOME")) && *dir) {
-        rc = sbprintf(out, cap, "%s/.local/share/chatter/models", dir);
-    } else {
-        return cerr_set(e, CERR_INVALID, "no model directory: set CHATTER_MODEL_DIR (or HOME) or pass --dir");
-    }
-    return rc ? cerr_set(e, CERR_INVALID, "model directory path is too long") : 0;
-}
