@@ -2,7 +2,7 @@
  * set, against Redis (each test on its own key prefix so runs never see each other's messages).
  *
  * With arguments it is instead a small client used by tests/integration/test_queue_redis.sh:
- *   test_queue push URL N            push jobs 1..N (post = job * 10)
+ *   test_queue push URL N [DELAY_MS] push jobs 1..N (post = job * 10)
  *   test_queue pop-and-die URL       pop one message, print it, exit without ack (a crashed worker)
  *   test_queue drain URL N TIMEOUT_MS  pop+ack until N distinct jobs seen; prints "distinct=N max_attempts=A"
  *   test_queue churn URL N           push+pop+ack N messages one by one, riding out Redis restarts */
@@ -387,10 +387,10 @@ static int die(const char *what, const cerr *e) {
     return 1;
 }
 
-static int mode_push(queue *q, int n) {
+static int mode_push(queue *q, int n, int64_t delay_ms) {
     cerr e = {0};
     for (int i = 1; i <= n; i++)
-        if (q->ops->push(q, i, (int64_t)i * 10, 0, &e)) return die("push", &e);
+        if (q->ops->push(q, i, (int64_t)i * 10, delay_ms, &e)) return die("push", &e);
     return 0;
 }
 
@@ -474,7 +474,7 @@ static int run_mode(int argc, char **argv) {
     if (queue_open(argv[2], &q, &e)) return die("open", &e);
     int n = argc > 3 ? atoi(argv[3]) : 0;
     int rc = 2;
-    if (strcmp(argv[1], "push") == 0) rc = mode_push(q, n);
+    if (strcmp(argv[1], "push") == 0) rc = mode_push(q, n, argc > 4 ? atoi(argv[4]) : 0);
     else if (strcmp(argv[1], "pop-and-die") == 0) rc = mode_pop_and_die(q);
     else if (strcmp(argv[1], "drain") == 0) rc = mode_drain(q, n, argc > 4 ? atoi(argv[4]) : 10000);
     else if (strcmp(argv[1], "churn") == 0) rc = mode_churn(q, n);
