@@ -28,6 +28,7 @@
 #define DEFAULT_RETRY_S 10
 #define MAX_BLOCK_MS 1000 /* pops block in slices so delayed messages and reclaims are looked at often */
 #define PROMOTE_BATCH "100"
+#define PROMOTE_EVERY_MS 100
 /* Consumers (one name per worker thread and process) are created by XREADGROUP and never go away by
  * themselves; ones idle this long with nothing pending are deleted so the group does not grow forever. */
 #define DEFAULT_CONSUMER_IDLE_S (6 * 3600)
@@ -98,10 +99,11 @@ typedef struct rq {
     int64_t visibility_ms, retry_ms, claim_every_ms;
     int64_t max;
     redis_script push_s, nack_s, ack_s, promote_s;
-    pthread_mutex_t mu; /* guards the reclaim schedule below */
+    pthread_mutex_t mu; /* guards the reclaim/promote schedules below */
     int64_t next_claim_at;
     char claim_cursor[48];
     int64_t next_prune_at, prune_idle_ms, prune_every_ms;
+    int64_t next_promote_at, next_due_at; /* delayed-set schedule (monotonic ms; 0 = unknown) */
 } rq;
 
 static int setup_group(rconn *c, void *arg, cerr *e) {
@@ -219,10 +221,21 @@ static int push_fn(rconn *c, void *arg, cerr *e) {
     return 0;
 }
 
+/* A delayed message from this process: pops here wake for it on time (other processes' are seen by
+ * the next promote, within MAX_BLOCK_MS). */
+static void note_due(rq *q, int64_t delay_ms) {
+    if (delay_ms <= 0) return;
+    int64_t due = now_ms() + delay_ms;
+    pthread_mutex_lock(&q->mu);
+    if (!q->next_due_at || due < q->next_due_at) q->next_due_at = due;
+    pthread_mutex_unlock(&q->mu);
+}
+
 static int rq_push(queue *base, int64_t job_id, int64_t post_ref, int64_t delay_ms, cerr *e) {
     rq *q = (rq *)base;
     enqueue_args a = {.q = q, .job_id = job_id, .post_ref = post_ref, .delay_ms = delay_ms};
     if (redis_pool_run(q->pool, now_ms() + q->retry_ms, push_fn, &a, e)) return cerr_wrap(e, "queue push");
+    note_due(q, delay_ms);
     return 0;
 }
 
@@ -259,6 +272,7 @@ static int rq_nack(queue *base, const queue_msg *m, int64_t delay_ms, cerr *e) {
     enqueue_args a = {.q = q, .id = m->handle, .job_id = m->job_id, .post_ref = m->post_ref,
                       .attempts = m->attempts, .delay_ms = delay_ms};
     if (redis_pool_run(q->pool, now_ms() + q->retry_ms, nack_fn, &a, e)) return cerr_wrap(e, "queue nack");
+    note_due(q, delay_ms);
     return 0;
 }
 
@@ -407,11 +421,31 @@ static int reclaim(rconn *c, pop_args *a, cerr *e) {
 static int pop_fn(rconn *c, void *arg, cerr *e) {
     pop_args *a = arg;
     rq *q = a->q;
-    const char *pargs[] = {q->stream, q->delayed, PROMOTE_BATCH};
-    redisReply *r = rconn_script(c, &q->promote_s, e, 2, 3, pargs);
-    if (!r) return -1;
-    int64_t next_due = r->type == REDIS_REPLY_INTEGER ? r->integer : -1;
-    freeReplyObject(r);
+    redisReply *r;
+    /* Delayed messages are retry backoffs (seconds): looking for due ones every PROMOTE_EVERY_MS per
+     * process is plenty, and saves a round trip on most pops. */
+    int64_t t = now_ms();
+    pthread_mutex_lock(&q->mu);
+    bool promote = t >= q->next_promote_at || (q->next_due_at && t >= q->next_due_at);
+    if (promote) q->next_promote_at = t + PROMOTE_EVERY_MS;
+    int64_t next_due = q->next_due_at ? (q->next_due_at > t ? q->next_due_at - t : 0) : -1;
+    pthread_mutex_unlock(&q->mu);
+    if (promote) {
+        const char *pargs[] = {q->stream, q->delayed, PROMOTE_BATCH};
+        r = rconn_script(c, &q->promote_s, e, 2, 3, pargs);
+        if (!r) {
+            pthread_mutex_lock(&q->mu);
+            q->next_promote_at = 0;
+            pthread_mutex_unlock(&q->mu);
+            return -1;
+        }
+        next_due = r->type == REDIS_REPLY_INTEGER ? r->integer : -1;
+        freeReplyObject(r);
+        pthread_mutex_lock(&q->mu);
+        q->next_due_at = next_due >= 0 ? t + next_due : 0;
+        if (next_due >= 0 && next_due < PROMOTE_EVERY_MS) q->next_promote_at = t + next_due;
+        pthread_mutex_unlock(&q->mu);
+    }
 
     if (reclaim(c, a, e)) return -1;
     if (a->got) return 0;
