@@ -2,14 +2,14 @@
 # oidc_provider.sh - a real OpenID Connect provider (glewlwyd, Debian package) for chatter's tests.
 #
 #   oidc_provider.sh start DIR          start glewlwyd on 127.0.0.1 (random port), state in DIR; writes DIR/env
-#   oidc_provider.sh token DIR USER     print an access token for USER (alice | bob) via the password grant
+#   oidc_provider.sh token DIR USER     print an access token for USER (alice | bob | carol) via the password grant
 #   oidc_provider.sh sub DIR USER       print USER's `sub` as the provider puts it in tokens
 #   oidc_provider.sh rotate DIR         replace the provider's signing key (a new kid) without restarting it
 #   oidc_provider.sh stop DIR           stop it (DIR is left for the caller to remove)
 #
 # DIR/env (shell syntax) holds what a test needs:
 #   OIDC_ISSUER  OIDC_AUDIENCE  OIDC_ALLOW_INSECURE_HTTP=1  GW_URL (API base)  GW_CLIENT_ID  GW_CLIENT_SECRET
-# Users: alice and bob, both with scope "chatter". Passwords are random per run and live only in DIR.
+# Users: alice, bob and carol (the one tests make admin), all with scope "chatter". Passwords are random per run and live only in DIR.
 # glewlwyd cannot add a role claim to access tokens, so tests that need an admin use OIDC_ADMIN_CLAIM=sub with
 # one user's `sub` (print it with: oidc_provider.sh sub DIR alice). Exit status 77 when glewlwyd (or sqlite3/openssl/curl/python3) is not installed.
 #
@@ -140,30 +140,34 @@ EOF
     write_plugin
     admin POST /mod/plugin/ "$DIR/plugin.json"
 
-    local alice_pw bob_pw secret
+    local alice_pw bob_pw carol_pw secret
     alice_pw=$(openssl rand -hex 12)
     bob_pw=$(openssl rand -hex 12)
+    carol_pw=$(openssl rand -hex 12)
     secret=$(openssl rand -hex 16)
     json '
 import json, sys
-d, alice_pw, bob_pw, secret = sys.argv[1:5]
+d, alice_pw, bob_pw, carol_pw, secret = sys.argv[1:6]
 def w(name, obj): json.dump(obj, open(d + "/" + name + ".json", "w"))
 w("scope1", {"name": "chatter", "display_name": "chatter", "description": "chatter API", "password_required": False, "scheme": {}})
 w("alice", {"username": "alice", "name": "Alice", "email": "alice@example.test", "password": alice_pw, "scope": ["chatter", "openid"], "enabled": True})
 w("bob", {"username": "bob", "name": "Bob", "email": "bob@example.test", "password": bob_pw, "scope": ["chatter", "openid"], "enabled": True})
+w("carol", {"username": "carol", "name": "Carol", "email": "carol@example.test", "password": carol_pw, "scope": ["chatter", "openid"], "enabled": True})
 # token_endpoint_auth_method is required: without it glewlwyd 2.7 answers 500 to client authentication
 w("client", {"client_id": "chatter-cli", "name": "chatter test client", "confidential": True, "client_secret": secret,
              "token_endpoint_auth_method": ["client_secret_basic", "client_secret_post"],
              "authorization_type": ["password", "refresh_token"], "redirect_uri": ["http://127.0.0.1/cb"],
              "scope": ["chatter"], "enabled": True})
-' "$DIR" "$alice_pw" "$bob_pw" "$secret"
+' "$DIR" "$alice_pw" "$bob_pw" "$carol_pw" "$secret"
     admin POST /scope/ "$DIR/scope1.json"
     admin POST /user/ "$DIR/alice.json"
     admin POST /user/ "$DIR/bob.json"
+    admin POST /user/ "$DIR/carol.json"
     admin POST /client/ "$DIR/client.json"
     printf '%s\n' "$alice_pw" > "$DIR/alice.pw"
     printf '%s\n' "$bob_pw" > "$DIR/bob.pw"
-    rm -f "$DIR"/scope?.json "$DIR/alice.json" "$DIR/bob.json" "$DIR/client.json"
+    printf '%s\n' "$carol_pw" > "$DIR/carol.pw"
+    rm -f "$DIR"/scope?.json "$DIR/alice.json" "$DIR/bob.json" "$DIR/carol.json" "$DIR/client.json"
 
     cat > "$DIR/env" <<EOF
 GW_URL='$GW_URL'
