@@ -117,7 +117,10 @@ static void test_provider_choice(void **state) {
     (void)state;
     source_settings s = {0};
     s.provider[PLATFORM_YOUTUBE] = "apify";
-    assert_null(source_for(&s, PLATFORM_YOUTUBE)); /* no Apify source registered yet */
+    assert_non_null(source_for(&s, PLATFORM_YOUTUBE));
+    assert_string_equal(source_for(&s, PLATFORM_YOUTUBE)->name, "apify");
+    s.provider[PLATFORM_YOUTUBE] = "scraper";
+    assert_null(source_for(&s, PLATFORM_YOUTUBE)); /* an unknown provider serves nothing */
     s.provider[PLATFORM_YOUTUBE] = NULL;
     assert_ptr_equal(source_for(&s, PLATFORM_YOUTUBE), &youtube_source_ops);
     assert_ptr_equal(source_for(NULL, PLATFORM_YOUTUBE), &youtube_source_ops);
