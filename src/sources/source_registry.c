@@ -5,9 +5,9 @@
 #include <strings.h>
 
 #include "core/util.h"
-#include "sources/source.h"
 #include "sources/apify.h"
 #include "sources/instagram.h"
+#include "sources/source.h"
 #include "sources/tiktok.h"
 #include "sources/youtube.h"
 
