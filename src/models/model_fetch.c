@@ -65,13 +65,14 @@ static int fsync_dir(const char *dir) {
     return rc;
 }
 
-static int write_checksums(const char *dir, const digest_table *t, cerr *e) {
-    char path[4096], tmp[4200];
-    if (sbprintf(path, sizeof path, "%s/CHECKSUMS", dir) || sbprintf(tmp, sizeof tmp, "%s.tmp", path))
+/* Replaces dir/name with text, atomically (a reader sees the old or the new file, never a mix). */
+static int write_small_file(const char *dir, const char *name, const char *text, cerr *e) {
+    char path[4200], tmp[4300];
+    if (sbprintf(path, sizeof path, "%s/%s", dir, name) || sbprintf(tmp, sizeof tmp, "%s.tmp", path))
         return cerr_set(e, CERR_INVALID, "path too long: %s", dir);
     FILE *fp = fopen(tmp, "w");
     if (!fp) return cerr_set(e, CERR_IO, "cannot write %s: %s", tmp, strerror(errno));
-    for (size_t i = 0; i < t->n; i++) fprintf(fp, "%s  %s\n", t->hex[i], t->name[i]);
+    fputs(text, fp);
     bool ok = fflush(fp) == 0 && fsync(fileno(fp)) == 0;
     ok = fclose(fp) == 0 && ok;
     if (!ok || rename(tmp, path) != 0) {
@@ -80,6 +81,17 @@ static int write_checksums(const char *dir, const digest_table *t, cerr *e) {
     }
     fsync_dir(dir);
     return 0;
+}
+
+static int write_checksums(const char *dir, const digest_table *t, cerr *e) {
+    char text[MAX_FILES * 200] = "";
+    size_t used = 0;
+    for (size_t i = 0; i < t->n; i++) {
+        int n = snprintf(text + used, sizeof text - used, "%s  %s\n", t->hex[i], t->name[i]);
+        if (n < 0 || (size_t)n >= sizeof text - used) return cerr_set(e, CERR_INTERNAL, "CHECKSUMS too long");
+        used += (size_t)n;
+    }
+    return write_small_file(dir, "CHECKSUMS", text, e);
 }
 
 static int copy_file(const char *src, const char *dst, uint64_t max_bytes, const char *label, cerr *e) {
@@ -221,7 +233,14 @@ int model_fetch_spec(const model_spec *spec, const char *from_dir, const char *d
     int rc = sums ? read_checksums(sums_path, spec, sums, e) : cerr_set(e, CERR_NOMEM, "out of memory");
     for (size_t i = 0; !rc && i < spec->n_files; i++) rc = install_file(&spec->files[i], dir, from_dir, progress, sums, e);
     if (!rc) rc = write_checksums(dir, sums, e);
-    if (!rc) log_info("model %s (%s) is installed in %s", spec->name, spec->source, dir);
+    if (!rc && spec->revision) {
+        char rev[128];
+        rc = sbprintf(rev, sizeof rev, "%s\n", spec->revision) ? cerr_set(e, CERR_INTERNAL, "revision too long")
+                                                                 : write_small_file(dir, "REVISION", rev, e);
+    }
+    if (!rc)
+        log_info("model %s (%s@%s) is installed in %s", spec->name, spec->source,
+                 spec->revision ? spec->revision : "unpinned", dir);
     free(sums);
     close(lock); /* releases the lock */
     return rc;

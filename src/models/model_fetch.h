@@ -7,6 +7,7 @@
  * - A file with no pinned digest is trusted on first use: its sha256 is recorded in NAME/CHECKSUMS and
  *   printed, and later fetches must reproduce it. CHECKSUMS lists every installed file (sha256sum format,
  *   so `sha256sum -c CHECKSUMS` re-checks an installation).
+ * - NAME/REVISION holds the pinned upstream commit; the analyzers put it in the model id stored with results.
  * - Without a DEST the files go where the analyzers look: analyzer_model_path(NAME) (sentiment/analyzer.h). */
 #ifndef CHATTER_MODELS_MODEL_FETCH_H
 #define CHATTER_MODELS_MODEL_FETCH_H
@@ -29,7 +30,8 @@ typedef struct model_file_spec {
 
 typedef struct model_spec {
     const char *name;     /* "vader", "roberta": the folder under DEST */
-    const char *source;   /* human-readable origin, e.g. "cardiffnlp/twitter-roberta-base-sentiment-latest@<rev>" */
+    const char *source;   /* upstream repository, e.g. "cardiffnlp/twitter-roberta-base-sentiment-latest" */
+    const char *revision; /* the pinned upstream commit, written to NAME/REVISION (NULL: none) */
     const model_file_spec *files;
     size_t n_files;
 } model_spec;

@@ -42,9 +42,9 @@ static const model_file_spec ROBERTA_FILES[] = {
 };
 
 static const model_spec SPECS[] = {
-    {"vader", "cjhutto/vaderSentiment@44fc044cd877310ee8278a0eadf34bcd50d41d06", VADER_FILES,
+    {"vader", "cjhutto/vaderSentiment", "44fc044cd877310ee8278a0eadf34bcd50d41d06", VADER_FILES,
      sizeof VADER_FILES / sizeof VADER_FILES[0]},
-    {"roberta", "cardiffnlp/twitter-roberta-base-sentiment-latest@3216a57f2a0d9c45a2e6c20157c20c49fb4bf9c7",
+    {"roberta", "cardiffnlp/twitter-roberta-base-sentiment-latest", "3216a57f2a0d9c45a2e6c20157c20c49fb4bf9c7",
      ROBERTA_FILES, sizeof ROBERTA_FILES / sizeof ROBERTA_FILES[0]},
 };
 

@@ -96,6 +96,10 @@ static void test_from_shared_vader(void **state) {
     assert_int_equal(read_file_capped(path, 65536, &sums, &e), 0);
     assert_non_null(strstr(sums.data, "ec636f884f36b5de6a4d681b2f61c08c2ec90eeb440472033f3307d0d6fa8bc9  vader_lexicon.txt\n"));
     buf_free(&sums);
+    snprintf(path, sizeof path, "%s/REVISION", dir);
+    assert_int_equal(read_file_capped(path, 256, &sums, &e), 0);
+    assert_string_equal(sums.data, "44fc044cd877310ee8278a0eadf34bcd50d41d06\n");
+    buf_free(&sums);
 
     /* again: nothing to do; and a damaged installed file is replaced */
     assert_int_equal(model_fetch("vader", shared_vader, dest, false, &e), 0);
@@ -168,7 +172,7 @@ static void test_offline_names_host(void **state) {
     make_tmp(dest, sizeof dest);
     /* port 1 on loopback: nothing listens, the connection is refused at once */
     model_file_spec files[] = {{"a.bin", "http://127.0.0.1:1/a.bin", {NULL}, 1000, false}};
-    model_spec spec = {"m", "test", files, 1};
+    model_spec spec = {"m", "test", NULL, files, 1};
     cerr e = {0};
     assert_int_equal(model_fetch_spec(&spec, NULL, dest, false, &e), -1);
     assert_int_equal(e.code, CERR_NETWORK);
@@ -189,7 +193,7 @@ static void test_trust_on_first_use(void **state) {
     snprintf(path, sizeof path, "%s/a.txt", src);
     write_bytes(path, "first", 5);
     model_file_spec files[] = {{"a.txt", "http://127.0.0.1:1/a.txt", {NULL}, 100, false}};
-    model_spec spec = {"m", "test", files, 1};
+    model_spec spec = {"m", "test", NULL, files, 1};
     cerr e = {0};
     assert_int_equal(model_fetch_spec(&spec, src, dest, false, &e), 0);
     char want[65];
@@ -294,7 +298,7 @@ static void test_download_resume(void **state) {
     snprintf(opt_url, sizeof opt_url, "http://127.0.0.1:%d/opt.json", srv.port);
     model_file_spec files[] = {{"a.bin", url, {p->hex}, sizeof p->data, false},
                                {"opt.json", opt_url, {NULL}, 100, true}};
-    model_spec spec = {"m", "test", files, 2};
+    model_spec spec = {"m", "test", NULL, files, 2};
     make_tmp(dest, sizeof dest);
     snprintf(dir, sizeof dir, "%s/m", dest);
     assert_int_equal(mkdir_p(dir, NULL), 0);
@@ -364,7 +368,7 @@ static void test_download_server_ignores_range(void **state) {
     write_bytes(path, p->data, sizeof p->data);
     snprintf(url, sizeof url, "http://127.0.0.1:%d/a.bin", srv.port);
     model_file_spec files[] = {{"a.bin", url, {p->hex}, sizeof p->data, false}};
-    model_spec spec = {"m", "test", files, 1};
+    model_spec spec = {"m", "test", NULL, files, 1};
     make_tmp(dest, sizeof dest);
     snprintf(dir, sizeof dir, "%s/m", dest);
     assert_int_equal(mkdir_p(dir, NULL), 0);
