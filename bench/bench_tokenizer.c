@@ -11,6 +11,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "core/csv.h"
 #include "core/util.h"
 #include "sentiment/roberta/tokenizer.h"
 
@@ -31,43 +32,23 @@ static void add(texts *t, const char *s, size_t len) {
     t->bytes += len;
 }
 
-/* Minimal RFC 4180 reader: quoted fields with "" escapes, newlines inside quotes; keeps column `col`. */
-static void read_csv_column(const char *data, size_t n, int col, texts *out) {
-    buf field;
-    buf_init(&field, 0);
-    cerr e;
-    int c = 0, row = 0;
-    size_t i = 0;
-    while (i < n) {
-        buf_reset(&field);
-        if (data[i] == '"') {
-            for (i++; i < n; i++) {
-                if (data[i] == '"') {
-                    if (i + 1 < n && data[i + 1] == '"') i++;
-                    else {
-                        i++;
-                        break;
-                    }
-                }
-                if (buf_append(&field, data + i, 1, &e)) abort();
-            }
-        } else {
-            size_t j = i;
-            while (j < n && data[j] != ',' && data[j] != '\n' && data[j] != '\r') j++;
-            if (buf_append(&field, data + i, j - i, &e)) abort();
-            i = j;
-        }
-        if (c == col && row > 0) add(out, field.data ? field.data : "", field.len);
-        if (i < n && data[i] == ',') {
-            c++;
-            i++;
-        } else {
-            while (i < n && (data[i] == '\r' || data[i] == '\n')) i++;
-            c = 0;
-            row++;
-        }
+/* Appends the CONTENT column (the 4th: COMMENT_ID,AUTHOR,DATE,CONTENT,CLASS) of a CSV file. */
+static int read_content_column(const char *path, texts *out, cerr *e) {
+    FILE *fp = fopen(path, "r");
+    if (!fp) return cerr_set(e, CERR_IO, "cannot open %s", path);
+    csv_reader *r;
+    if (csv_reader_new(fp, 1u << 20, 64, &r, e)) {
+        fclose(fp);
+        return -1;
     }
-    buf_free(&field);
+    char **f;
+    size_t nf;
+    int rc;
+    for (long row = 0; (rc = csv_read_row(r, &f, &nf, e)) == 1; row++)
+        if (row > 0 && nf > 3) add(out, f[3], strlen(f[3]));
+    csv_reader_free(r);
+    fclose(fp);
+    return rc < 0 ? -1 : 0;
 }
 
 static double now_s(void) {
@@ -90,13 +71,10 @@ int main(int argc, char **argv) {
     texts t = {0};
     cerr e = {0};
     for (size_t i = 0; i < g.gl_pathc; i++) {
-        buf b;
-        if (read_file_capped(g.gl_pathv[i], 16u << 20, &b, &e)) {
-            fprintf(stderr, "%s\n", e.msg);
+        if (read_content_column(g.gl_pathv[i], &t, &e)) {
+            fprintf(stderr, "%s: %s\n", g.gl_pathv[i], e.msg);
             return 1;
         }
-        read_csv_column(b.data, b.len, 3, &t); /* COMMENT_ID,AUTHOR,DATE,CONTENT,CLASS */
-        buf_free(&b);
     }
     globfree(&g);
 

@@ -50,10 +50,11 @@ redis_start() {
 
 _redis_kill() {
     [ -n "$REDIS_PID" ] || return 0
-    kill "$REDIS_PID" 2>/dev/null
+    # Every step may find the server gone already; none of that is an error (callers may use set -e).
+    kill "$REDIS_PID" 2>/dev/null || true
     for _ in $(seq 1 100); do kill -0 "$REDIS_PID" 2>/dev/null || break; sleep 0.05; done
-    kill -9 "$REDIS_PID" 2>/dev/null
-    wait "$REDIS_PID" 2>/dev/null
+    kill -9 "$REDIS_PID" 2>/dev/null || true
+    wait "$REDIS_PID" 2>/dev/null || true
     REDIS_PID=""
 }
 
@@ -64,7 +65,7 @@ redis_restart() {
 
 redis_stop() {
     _redis_kill
-    [ -n "$REDIS_DIR" ] && rm -rf "$REDIS_DIR"
+    if [ -n "$REDIS_DIR" ]; then rm -rf "$REDIS_DIR"; fi
     REDIS_DIR=""
 }
 

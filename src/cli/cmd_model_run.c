@@ -39,7 +39,7 @@ static int parse(int argc, char **argv, opts *o, void (*usage)(FILE *)) {
     optind = 1;
     opterr = 0;
     int c;
-    while ((c = getopt_long(argc, argv, "+h", lo, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
         int64_t v;
         switch (c) {
         case 'q': o->quantize = optarg; break;

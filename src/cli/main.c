@@ -21,9 +21,11 @@ static const command COMMANDS[] = {
     {"analyze", cmd_analyze, "classify comments from stdin, a file or a CSV column"},
     {"migrate", cmd_migrate, "apply the database schema migrations"},
     {"model", cmd_model, "fetch | run | info: manage and run sentiment models"},
+    {"tokenize", cmd_tokenize, "show the RoBERTa input ids of JSON-lines texts"},
 };
 
 static const command MODEL_COMMANDS[] = {
+    {"fetch", cmd_model_fetch, "install a model's files (vader, roberta), checked against pinned sha256s"},
     {"run", cmd_model_run, "run token-id batches through a transformer model directory"},
     {"info", cmd_model_info, "describe a model directory (config, parameters, format)"},
 };

@@ -37,7 +37,7 @@ void pipeline_config_defaults(pipeline_config *c) {
     long n = sysconf(_SC_NPROCESSORS_ONLN);
     c->workers = n > 0 ? (int)n : 2;
     c->freshness_s = 6 * 3600;
-    c->lease_s = 600;
+    c->lease_s = 120; /* renewed page by page; bounds how long a killed worker's posts wait */
     c->max_attempts = 5;
     c->post_timeout_s = 900;
     c->classify_batch = 64;

@@ -16,7 +16,7 @@
 typedef struct pipeline_config {
     int workers;               /* worker threads */
     int64_t freshness_s;       /* a post fetched this recently is reused (default 6 h) */
-    int64_t lease_s;           /* fetch lease on a post (default 600 s) */
+    int64_t lease_s;           /* fetch lease on a post, renewed every page (default 120 s) */
     int max_attempts;          /* deliveries before a post is failed for good (default 5) */
     int64_t post_timeout_s;    /* wall-time budget of one post's fetch (default 900 s) */
     int classify_batch;        /* comments per classify call (default 64) */

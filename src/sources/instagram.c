@@ -381,6 +381,31 @@ static int page_edge(ig_fetch *f, const char *node, const char *edge, const char
     return rc;
 }
 
+/* The media's comments_count (top-level comments and replies together), or -1. A failure here only
+ * loses the count: the comments call that follows reports the error properly. */
+static int64_t media_comment_count(ig_fetch *f, const char *media, cerr *e) {
+    const char *b = base_url(f->call.s);
+    size_t bl = strlen(b);
+    while (bl && b[bl - 1] == '/') bl--;
+    char *tok = http_escape(f->call.s->instagram_access_token);
+    if (!tok) return -1;
+    buf u;
+    buf_init(&u, IG_URL_MAX);
+    int64_t n = -1;
+    if (buf_printf(&u, e, "%.*s/%s?fields=comments_count&access_token=%s", (int)bl, b, media, tok) == 0) {
+        fetch_outcome saved = *f->call.out;
+        json_t *j = NULL;
+        if (graph_get(&f->call, u.data, &j, e) == CALL_OK) n = jf_count(json_object_get(j, "comments_count"));
+        json_decref(j);
+        *f->call.out = saved;
+        memset(u.data, 0, u.len);
+    }
+    memset(tok, 0, strlen(tok));
+    free(tok);
+    buf_free(&u);
+    return n;
+}
+
 static int ig_fetch_post(const source_settings *s, const fetch_request *req, comment_sink sink, void *ud,
                          fetch_outcome *out, cerr *e) {
     outcome_init(out);
@@ -403,7 +428,11 @@ static int ig_fetch_post(const source_settings *s, const fetch_request *req, com
     int rc = 0;
     call_result cr = media_id_for(client, &f.call, req->post_id, media, e);
     if (cr == CALL_FATAL) rc = -1;
-    else if (cr == CALL_OK) rc = page_edge(&f, media, "comments", NULL, e);
+    else if (cr == CALL_OK) {
+        /* comments_count includes replies, so it is only comparable with what we fetch when they are asked */
+        if (req->include_replies) out->expected_count = media_comment_count(&f, media, e);
+        rc = page_edge(&f, media, "comments", NULL, e);
+    }
     if (!rc) rc = comment_batch_flush(&f.batch, e);
     out->delivered = f.batch.delivered;
     comment_batch_free(&f.batch);

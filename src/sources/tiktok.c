@@ -25,6 +25,7 @@
 #define TT_TOKEN_MAX 1024
 #define TT_MAX_PAGES 2000      /* per post (top level and each reply thread): bounds a server that never ends */
 #define TT_URL_MAX 1024
+#define TT_CURSOR_CAP 1000
 #define TT_NOT_DISCLOSED "not allowed to be disclosed"
 
 struct tiktok_client {
@@ -170,6 +171,7 @@ typedef struct tt_call {
     const source_settings *s;
     retry_policy pol;
     fetch_outcome *out;
+    bool invalid_params; /* the last CALL_DONE was TikTok's invalid_params */
 } tt_call;
 
 /* One comment/list call; on CALL_OK *data_out holds the parsed body (caller decrefs). The field name is
@@ -183,6 +185,7 @@ static call_result list_call(tt_call *tc, const char *field, const char *id, int
                  (long long)cursor))
         return cerr_set(e, CERR_INVALID, "TikTok id is too long");
     uint64_t gen = 0, stale = 0;
+    tc->invalid_params = false;
     for (int attempt = 0; attempt < 2; attempt++) {
         call_result tr = get_token(tc->client, tc->s, &tc->pol, stale, tok, &gen, tc->out, e);
         if (tr != CALL_OK) return tr;
@@ -235,6 +238,7 @@ static call_result list_call(tt_call *tc, const char *field, const char *id, int
             outcome_set(tc->out, FETCH_RETRY, "TikTok API internal error (HTTP %ld)", status);
             tc->out->retry_after_ms = retry_after;
         } else if (code && strcmp(code, "invalid_params") == 0) {
+            tc->invalid_params = true;
             outcome_set(tc->out, FETCH_FAILED, "TikTok rejected the request: %s", *quoted ? quoted : "invalid parameters");
         } else {
             char qc[64];
@@ -290,6 +294,12 @@ static int page_through(tt_fetch *f, const char *field, const char *id, bool top
         call_result cr = list_call(&f->call, field, id, cursor, (int)want, &j, e);
         if (cr == CALL_FATAL) return -1;
         if (cr == CALL_DONE) {
+            if (top_level && f->call.invalid_params && cursor > 0 && cursor + want > TT_CURSOR_CAP) {
+                /* One version of the docs says only the top 1000 comments can be read (UNCONFIRMED): a
+                 * request past that is the end of what TikTok gives, not a failure of the post. */
+                outcome_set(f->call.out, FETCH_OK, "TikTok returned only the first %lld comments (Research API cap)",
+                            (long long)cursor);
+            }
             f->stopped = true;
             return 0;
         }

@@ -13,7 +13,9 @@ Endpoints (access_token query parameter required; anything else -> 400 code 190 
         replies carries the first --nested-replies (default 3) of them under "replies": {"data": [...],
         "paging": {...}} and a paging.next when more remain.
   GET /{comment-id}/replies?fields=...&limit=&after=    all replies of a comment, paged the same way
-  GET /_stats  {"media": {"pages": n}, "comments": {"<media-id>": n}, "replies": {"<comment-id>": n}}
+  GET /{media-id}?fields=comments_count    {"id", "comments_count"}: top-level comments plus replies
+  GET /_stats  {"media": {"pages": n}, "comments": {"<media-id>": n}, "replies": {"<comment-id>": n},
+               "node": {"<media-id>": n}}
 IDs are strings above 2^53 (media 179..., comments 178..., replies 1799...); timestamps end in +0000.
 A missing object -> 400 code 100 subcode 33 (GraphMethodException).
 
@@ -156,6 +158,14 @@ class Instagram(Handler):
         m = re.fullmatch(r"(?:/v\d+\.\d+)?/(\d+)/(media|comments|replies)", url.path)
         if q.get("access_token") != [srv.token]:
             return self.graph_error(400, 190, "Invalid OAuth access token - Cannot parse access token")
+        node = re.fullmatch(r"(?:/v\d+\.\d+)?/(\d+)", url.path)
+        if node and node.group(1) in MEDIA_BY_ID:
+            sc = MEDIA_BY_ID[node.group(1)]
+            srv.stats.hit("node", node.group(1))
+            if sc in ("CGone000001",):
+                return self.missing(node.group(1))
+            total = sum(1 + c["_replies"] for c in comments_of(sc))
+            return self.send_json(200, {"id": node.group(1), "comments_count": total})
         if not m:
             return self.graph_error(400, 100, "Unknown path components", "OAuthException")
         obj, edge = m.group(1), m.group(2)

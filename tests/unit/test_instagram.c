@@ -80,6 +80,7 @@ static void test_comments_paged(void **state) {
     assert_int_equal(f->out.status, FETCH_OK);
     assert_int_equal(f->got.n, 120);
     assert_int_equal(f->out.delivered, 120);
+    assert_int_equal(f->out.expected_count, -1); /* not comparable without replies */
     assert_int_equal(comment_calls(50) - before, 3); /* 50 + 50 + 20 */
     assert_true(collected_unique(&f->got));
     assert_int_equal(collected_replies(&f->got), 0);
@@ -100,6 +101,7 @@ static void test_replies_nested_and_edge(void **state) {
     assert_int_equal(f->out.status, FETCH_OK);
     assert_int_equal(f->got.n, 120 + 18 * 5); /* comments 0, 7, ..., 119 have 5 replies each */
     assert_int_equal(collected_replies(&f->got), 90);
+    assert_int_equal(f->out.expected_count, 210); /* comments_count counts replies too */
     assert_true(collected_unique(&f->got));
     /* replies 4 and 5 of comment 7 come from the /replies edge, after the 3 of the field expansion */
     const got_rec *r = collected_find(&f->got, "17990000000000075");

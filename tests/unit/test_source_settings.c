@@ -11,6 +11,7 @@
 #include <cmocka.h>
 
 #include "sources/source.h"
+#include "sources/instagram.h"
 #include "sources/tiktok.h"
 #include "sources/youtube.h"
 
@@ -44,6 +45,7 @@ static void test_defaults(void **state) {
     assert_true(s.retry_base_ms > 0 && s.retry_max_ms >= s.retry_base_ms);
     assert_ptr_equal(source_for(&s, PLATFORM_YOUTUBE), &youtube_source_ops);
     assert_ptr_equal(source_for(&s, PLATFORM_TIKTOK), &tiktok_source_ops);
+    assert_ptr_equal(source_for(&s, PLATFORM_INSTAGRAM), &instagram_source_ops);
     assert_null(source_for(&s, PLATFORM_NONE));
     assert_null(source_for(&s, PLATFORM_COUNT));
     assert_int_equal(youtube_source_ops.check_config(&s, PLATFORM_YOUTUBE, &e), -1);
@@ -117,7 +119,10 @@ static void test_provider_choice(void **state) {
     (void)state;
     source_settings s = {0};
     s.provider[PLATFORM_YOUTUBE] = "apify";
-    assert_null(source_for(&s, PLATFORM_YOUTUBE)); /* no Apify source registered yet */
+    assert_non_null(source_for(&s, PLATFORM_YOUTUBE));
+    assert_string_equal(source_for(&s, PLATFORM_YOUTUBE)->name, "apify");
+    s.provider[PLATFORM_YOUTUBE] = "scraper";
+    assert_null(source_for(&s, PLATFORM_YOUTUBE)); /* an unknown provider serves nothing */
     s.provider[PLATFORM_YOUTUBE] = NULL;
     assert_ptr_equal(source_for(&s, PLATFORM_YOUTUBE), &youtube_source_ops);
     assert_ptr_equal(source_for(NULL, PLATFORM_YOUTUBE), &youtube_source_ops);

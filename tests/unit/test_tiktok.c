@@ -264,6 +264,26 @@ static void test_repeated_cursor_stops(void **state) {
     assert_int_equal(fake_stat(&fake, "list", VIDEO("10")), 1); /* the first page already repeats cursor 0 */
 }
 
+static void test_thousand_comment_cap(void **state) {
+    fixture *f = *state;
+    assert_int_equal(run(f, VIDEO("11"), 0, false), 0); /* no cap on the main fake: all 1100 */
+    assert_int_equal(f->out.status, FETCH_OK);
+    assert_int_equal(f->got.n, 1100);
+    fake_server capped;
+    const char *args[] = {"--cursor-cap", "1000", NULL};
+    assert_int_equal(fake_start(&capped, "fake_tiktok.py", args), 0);
+    f->s.tiktok_api_url = capped.base;
+    tiktok_client_free(f->client);
+    f->client = tiktok_client_new();
+    assert_int_equal(run(f, VIDEO("11"), 0, false), 0);
+    assert_int_equal(f->out.status, FETCH_OK);
+    assert_int_equal(f->got.n, 1000);
+    assert_non_null(strstr(f->out.reason, "first 1000"));
+    assert_int_equal(run(f, VIDEO("08"), 0, false), 0); /* invalid_params on page one is still a failure */
+    assert_int_equal(f->out.status, FETCH_FAILED);
+    fake_stop(&capped);
+}
+
 static void test_bad_credentials(void **state) {
     fixture *f = *state;
     f->s.tiktok_client_secret = "wrong-secret-XYZ";
@@ -325,6 +345,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_empty, setup, teardown),
         cmocka_unit_test_setup_teardown(test_duplicates_across_pages, setup, teardown),
         cmocka_unit_test_setup_teardown(test_repeated_cursor_stops, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_thousand_comment_cap, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bad_credentials, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unreachable_is_retry, setup, teardown),
         cmocka_unit_test_setup_teardown(test_deadline_passed, setup, teardown),
