@@ -300,13 +300,6 @@ enum MHD_Result route_jobs_create(api_request *r) {
         details = NULL;
         goto out;
     }
-    if (s->cfg.create_limit) {
-        int64_t wait_s = s->cfg.create_limit(s->cfg.create_limit_ctx, r->owner);
-        if (wait_s > 0) {
-            ret = reply_too_many(r, wait_s, "too many jobs created; retry in %lld s", (long long)wait_s);
-            goto out;
-        }
-    }
     if (s->cfg.max_running_jobs_per_user > 0) {
         int64_t active = 0;
         cerr ce;
@@ -317,6 +310,13 @@ enum MHD_Result route_jobs_create(api_request *r) {
         if (active >= s->cfg.max_running_jobs_per_user) {
             ret = reply_too_many(r, 30, "you already have %lld jobs queued or running (limit %d); retry when one "
                                  "finishes", (long long)active, s->cfg.max_running_jobs_per_user);
+            goto out;
+        }
+    }
+    if (s->cfg.create_limit) {
+        int64_t wait_s = s->cfg.create_limit(s->cfg.create_limit_ctx, r->owner);
+        if (wait_s > 0) {
+            ret = reply_too_many(r, wait_s, "too many jobs created; retry in %lld s", (long long)wait_s);
             goto out;
         }
     }
