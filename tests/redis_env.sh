@@ -1,7 +1,8 @@
 # redis_env.sh - a throw-away redis-server on a free loopback port, for tests. Source it, then:
 #   redis_start [aof]   start (aof: appendonly on, so data survives redis_restart); exports
 #                       CHATTER_TEST_REDIS_URL=redis://127.0.0.1:PORT and REDIS_PORT
-#   redis_restart       stop (SIGTERM: flushes the AOF) and start again on the same port and data dir
+#   redis_restart [S]   stop (SIGTERM: flushes the AOF), stay down S seconds (default 0), and start again
+#                       on the same port and data dir
 #   redis_stop          stop and remove the data dir (also run on EXIT)
 # Used as a standalone command it starts Redis, runs the given command with the URL set, and stops:
 #   bash tests/redis_env.sh ./build/test_queue
@@ -60,6 +61,7 @@ _redis_kill() {
 
 redis_restart() {
     _redis_kill
+    if [ -n "${1:-}" ]; then sleep "$1"; fi
     _redis_launch
 }
 

@@ -35,13 +35,13 @@ case "$out" in distinct=1\ max_attempts=2\ *) ;; *) fail "redelivery: $out";; es
 [ $((t1 - t0)) -lt 6000 ] || fail "redelivery took $((t1 - t0)) ms"
 echo "   $out after $((t1 - t0)) ms"
 
-echo "== Redis restarted under a live client (AOF on): it reconnects and nothing is lost"
+echo "== Redis down for 1 s under a live client (AOF on): it reconnects with backoff and nothing is lost"
 url="$base?prefix=it:restart:&retry_s=10"
 "$TQ" churn "$url" 150 >"$REDIS_DIR/churn.out" 2>"$REDIS_DIR/churn.err" &
 churn=$!
 sleep 0.8
 kill -0 "$churn" 2>/dev/null || fail "churn client finished before the restart; the test proves nothing"
-redis_restart
+redis_restart 1
 wait "$churn" || { cat "$REDIS_DIR/churn.err" >&2; fail "churn client did not ride out the restart: $(cat "$REDIS_DIR/churn.out")"; }
 echo "   $(cat "$REDIS_DIR/churn.out")"
 
@@ -61,9 +61,10 @@ echo "   delayed:   $out after $((t1 - t0)) ms"
 if [ -x "$TL" ]; then
     echo "== one rate limit shared by two processes"
     url="$base?prefix=it:limiter:"
-    "$TL" hammer "$url" 2000 >"$REDIS_DIR/l1.out" &
+    start=$(( $(ms) + 500 ))
+    "$TL" hammer "$url" 2000 "$start" >"$REDIS_DIR/l1.out" &
     p1=$!
-    "$TL" hammer "$url" 2000 >"$REDIS_DIR/l2.out" &
+    "$TL" hammer "$url" 2000 "$start" >"$REDIS_DIR/l2.out" &
     p2=$!
     wait "$p1" || fail "limiter client 1"
     wait "$p2" || fail "limiter client 2"
@@ -71,8 +72,8 @@ if [ -x "$TL" ]; then
     g2=$(sed -n 's/.*granted=\([0-9]*\).*/\1/p' "$REDIS_DIR/l2.out")
     total=$((g1 + g2))
     echo "   granted $g1 + $g2 = $total in 2 s at 20/s (burst 1)"
-    # 2 s at 20/s is 40 plus the initial token; start skew between the processes allows a little slack
-    [ "$total" -ge 30 ] && [ "$total" -le 45 ] || fail "two processes got $total grants; a shared 20/s limit allows ~41"
+    # 2 s at 20/s is 40 plus the initial token; separate buckets would give about twice that
+    [ "$total" -ge 34 ] && [ "$total" -le 44 ] || fail "two processes got $total grants; a shared 20/s limit allows ~41"
     [ "$g1" -ge 5 ] && [ "$g2" -ge 5 ] || fail "one process starved: $g1 / $g2"
 fi
 

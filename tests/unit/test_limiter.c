@@ -2,8 +2,9 @@
  * Redis, each Redis test on its own key prefix.
  *
  * With arguments it is a client for tests/integration/test_queue_redis.sh:
- *   test_limiter hammer URL DURATION_MS   acquire platform "shared" (20/s, burst 1) as fast as allowed for
- *                                         DURATION_MS; prints "granted=N" */
+ *   test_limiter hammer URL DURATION_MS [START_UNIX_MS]
+ *       acquire platform "shared" (20/s, burst 1) as fast as allowed for DURATION_MS, starting at
+ *       START_UNIX_MS if given; prints "granted=N" */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -13,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "core/util.h"
@@ -232,7 +234,7 @@ static void test_redis_unreachable(void **state) {
 
 static int run_mode(int argc, char **argv) {
     if (argc < 4 || strcmp(argv[1], "hammer") != 0) {
-        fprintf(stderr, "usage: test_limiter hammer URL DURATION_MS\n");
+        fprintf(stderr, "usage: test_limiter hammer URL DURATION_MS [START_UNIX_MS]\n");
         return 2;
     }
     limiter *l = NULL;
@@ -243,6 +245,13 @@ static int run_mode(int argc, char **argv) {
     }
     limiter_limits lim = {.rate = 20, .burst = 1};
     if (limiter_set_limits(l, "shared", &lim, &e)) return 1;
+    /* An agreed wall-clock start lines the processes' windows up, so their sum is judged over one window. */
+    if (argc > 4) {
+        int64_t start = atoll(argv[4]);
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        sleep_ms(start - ((int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000));
+    }
     int granted = 0;
     int64_t end = now_ms() + atoi(argv[3]);
     while (now_ms() < end) {
