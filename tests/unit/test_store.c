@@ -850,6 +850,27 @@ static void test_unfinished_and_notes(void **state) {
     assert_true(strlen(l.t[1].reason) < REASON_MAX);
 }
 
+/* PostgreSQL only: the server drops every chatter session (as a restart does); the next calls work
+ * on fresh sessions without the caller noticing. */
+static void test_reconnect(void **state) {
+    fixture *f = *state;
+    if (!f->pg) return;
+    const char *ids[] = {"aaaaaaaaaaa"};
+    int64_t job = make_job(f, "alice", 0, false, ids, 1);
+    raw_exec(f, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'chatter'");
+    job_info j;
+    OK(OPS(f)->job_get(f->s, job, NULL, &j, E));
+    assert_int_equal(j.id, job);
+    raw_exec(f, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'chatter'");
+    int64_t post = post_ref_at(f, job, 0);
+    raw_exec(f, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'chatter'");
+    put_comments(f, post, "c", "tt", 0); /* a transaction: BEGIN goes to a fresh session */
+    raw_exec(f, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'chatter'");
+    rows r;
+    all_rows(f, job, 10, &r);
+    assert_int_equal(r.n, 2);
+}
+
 static long rss_kb(void) {
     FILE *fp = fopen("/proc/self/status", "r");
     char line[256];
@@ -950,6 +971,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_delete, setup, teardown),
         cmocka_unit_test_setup_teardown(test_results_order_and_filters, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unfinished_and_notes, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_reconnect, setup, teardown),
         cmocka_unit_test_setup_teardown(test_results_1m_rows, setup, teardown),
     };
     int failed = 0;
