@@ -20,6 +20,7 @@ static const command COMMANDS[] = {
     {"worker", cmd_worker, "run workers only (scale-out with PostgreSQL + Redis)"},
     {"analyze", cmd_analyze, "classify comments from stdin, a file or a CSV column"},
     {"migrate", cmd_migrate, "apply the database schema migrations"},
+    {"sweep", cmd_sweep, "re-queue stuck tasks, delete jobs past retention (for cron)"},
     {"model", cmd_model, "fetch | run | info: manage and run sentiment models"},
     {"tokenize", cmd_tokenize, "show the RoBERTa input ids of JSON-lines texts"},
 };
