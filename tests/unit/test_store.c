@@ -850,6 +850,70 @@ static void test_unfinished_and_notes(void **state) {
     assert_true(strlen(l.t[1].reason) < REASON_MAX);
 }
 
+/* What `chatter sweep` and the per-user cap use: stale tasks (no live fetch lease), retention purge
+ * of old jobs and of the posts and comments no remaining job links, active-job counts. */
+static void test_sweep_ops(void **state) {
+    fixture *f = *state;
+    const char *ids[] = {"aaaaaaaaaaa", "bbbbbbbbbbb", "ccccccccccc"};
+    int64_t old = make_job(f, "alice", 0, false, ids, 2);     /* aaa, bbb */
+    int64_t young = make_job(f, "alice", 0, false, ids + 1, 2); /* bbb, ccc */
+    int64_t n = -1;
+    OK(OPS(f)->jobs_active(f->s, "alice", &n, E));
+    assert_int_equal(n, 2);
+    OK(OPS(f)->jobs_active(f->s, "bob", &n, E));
+    assert_int_equal(n, 0);
+
+    int64_t a = post_ref_at(f, old, 0), b = post_ref_at(f, old, 1), c = post_ref_at(f, young, 1);
+    put_comments(f, a, "a", "ttr", 0);
+    put_comments(f, b, "b", "tt", 0);
+    put_comments(f, c, "c", "t", 0);
+    finish(f, old, a, TASK_DONE, NULL, "m1");
+    /* b is being fetched under a live lease: not stale. c: its lease ran out long ago. */
+    bool claimed = false;
+    OK(OPS(f)->task_start(f->s, young, b, &(task_info){0}, NULL, E));
+    OK(OPS(f)->post_claim(f->s, b, "w1", 600, &claimed, E));
+    assert_true(claimed);
+    OK(OPS(f)->task_start(f->s, young, c, &(task_info){0}, NULL, E));
+    raw_exec(f, "UPDATE posts SET lease_until = 1000, claimed_by = 'dead' WHERE post_id = 'ccccccccccc'");
+    task_list l = {.n = 0};
+    OK(OPS(f)->tasks_stale(f->s, 60, collect_task, &l, E));
+    assert_int_equal(l.n, 1);
+    assert_int_equal(l.t[0].job_id, young);
+    assert_int_equal(l.t[0].post_ref, c);
+    assert_int_equal(l.t[0].status, TASK_FETCHING);
+    /* once the lease on b has expired long enough, b is stale too (for both jobs that want it) */
+    raw_exec(f, "UPDATE posts SET lease_until = 1000 WHERE post_id = 'bbbbbbbbbbb'");
+    l.n = 0;
+    OK(OPS(f)->tasks_stale(f->s, 60, collect_task, &l, E));
+    assert_int_equal(l.n, 3);
+
+    /* retention: only `old` is past it; aaa goes with its comments (and their sentiments), bbb stays
+     * because `young` still links it */
+    sentiment_row sr = {.comment_ref = raw_i64(f, "SELECT min(id) FROM comments"),
+                        .s = {.label = LABEL_POSITIVE, .p = {0.1f, 0.2f, 0.7f}}};
+    OK(OPS(f)->sentiments_upsert(f->s, "m1", &sr, 1, E));
+    raw_exec(f, "UPDATE jobs SET created_at = 1000 WHERE id = (SELECT min(id) FROM jobs)");
+    int64_t jobs_deleted = -1, comments_deleted = -1;
+    OK(OPS(f)->purge(f->s, now_unix() - 86400, &jobs_deleted, &comments_deleted, E));
+    assert_int_equal(jobs_deleted, 1);
+    assert_int_equal(comments_deleted, 3);
+    assert_int_equal(raw_i64(f, "SELECT count(*) FROM jobs"), 1);
+    assert_int_equal(raw_i64(f, "SELECT count(*) FROM posts"), 2);
+    assert_int_equal(raw_i64(f, "SELECT count(*) FROM comments"), 3);
+    assert_int_equal(raw_i64(f, "SELECT count(*) FROM sentiments"), 0);
+    job_info j;
+    cerr e = {0};
+    assert_int_equal(OPS(f)->job_get(f->s, old, NULL, &j, &e), -1);
+    assert_int_equal(e.code, CERR_NOTFOUND);
+    OK(OPS(f)->job_get(f->s, young, NULL, &j, E));
+    /* nothing more to do: a second run deletes nothing */
+    OK(OPS(f)->purge(f->s, now_unix() - 86400, &jobs_deleted, &comments_deleted, E));
+    assert_int_equal(jobs_deleted, 0);
+    assert_int_equal(comments_deleted, 0);
+    OK(OPS(f)->jobs_active(f->s, "alice", &n, E));
+    assert_int_equal(n, 1);
+}
+
 /* PostgreSQL only: the server drops every chatter session (as a restart does); the next calls work
  * on fresh sessions without the caller noticing. */
 static void test_reconnect(void **state) {
@@ -971,6 +1035,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_delete, setup, teardown),
         cmocka_unit_test_setup_teardown(test_results_order_and_filters, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unfinished_and_notes, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_sweep_ops, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reconnect, setup, teardown),
         cmocka_unit_test_setup_teardown(test_results_1m_rows, setup, teardown),
     };
