@@ -3,6 +3,7 @@
 #
 #   source tests/pg_env.sh && pg_env_start   # exports CHATTER_TEST_PG_URL, stops the cluster on EXIT
 #   tests/pg_env.sh CMD ARGS...              # runs CMD with CHATTER_TEST_PG_URL set, then stops it
+#   pg_env_restart [S]                       # crash-stop (-m immediate), stay down S s, start on the same port
 #
 # As root the server runs as the `postgres` user (initdb refuses root). Trust auth is fine here: the
 # server listens on 127.0.0.1 and a private socket dir only, and lives as long as the test.
@@ -25,6 +26,17 @@ _pg_free_port() {
     python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
 }
 
+_pg_launch() {
+    _pg_as "$PG_BIN/pg_ctl" -D "$PG_ENV_DIR/data" -l "$PG_ENV_DIR/server.log" -w -t 30 \
+        -o "-c listen_addresses=127.0.0.1 -p $PG_ENV_PORT -k $PG_ENV_DIR -c fsync=off -c max_connections=60" start >/dev/null
+}
+
+pg_env_restart() {
+    _pg_as "$PG_BIN/pg_ctl" -D "$PG_ENV_DIR/data" -m immediate -w stop >/dev/null 2>&1 || true
+    if [[ -n "${1:-}" ]]; then sleep "$1"; fi
+    _pg_launch
+}
+
 pg_env_start() {
     [[ -x "$PG_BIN/initdb" ]] || { echo "pg_env: $PG_BIN/initdb not found (apt-get install postgresql-15)" >&2; return 1; }
     PG_ENV_DIR=$(mktemp -d /tmp/chatter-pg-XXXXXX) || return 1
@@ -39,8 +51,8 @@ pg_env_start() {
     # Another process may take the port between our probe and the bind: try a few.
     while :; do
         port=$(_pg_free_port)
-        if _pg_as "$PG_BIN/pg_ctl" -D "$PG_ENV_DIR/data" -l "$PG_ENV_DIR/server.log" -w -t 30 \
-            -o "-c listen_addresses=127.0.0.1 -p $port -k $PG_ENV_DIR -c fsync=off -c max_connections=60" start >/dev/null; then
+        PG_ENV_PORT=$port
+        if _pg_launch; then
             break
         fi
         tries=$((tries + 1))

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "core/log.h"
@@ -25,6 +26,10 @@ struct pipeline {
     pthread_t *threads;
     int nthreads;
     atomic_bool stopping;
+    atomic_bool handing_back;  /* drain's grace period is over: abort in-flight posts and nack them */
+    pthread_mutex_t mu;
+    pthread_cond_t cv;         /* a worker thread exited */
+    int running;               /* worker threads not yet exited */
 };
 
 typedef struct worker_thread {
@@ -63,6 +68,9 @@ int pipeline_new(const pipeline_config *cfg, store *st, queue *q, analyzer *an, 
     else
         snprintf(p->worker_id, sizeof p->worker_id, "%.63s:%ld", host, (long)getpid());
     atomic_init(&p->stopping, false);
+    atomic_init(&p->handing_back, false);
+    pthread_mutex_init(&p->mu, NULL);
+    pthread_cond_init(&p->cv, NULL);
     for (int pl = PLATFORM_NONE + 1; pl < PLATFORM_COUNT; pl++) {
         const source_ops *ops = source_for(src, (platform)pl);
         if (!ops || !ops->ctx_new) continue;
@@ -108,6 +116,8 @@ typedef struct sink_ctx {
 static int store_page(void *ud, const comment_rec *recs, size_t n) {
     sink_ctx *c = ud;
     store *st = c->p->st;
+    if (atomic_load(&c->p->handing_back))
+        return cerr_set(&c->err, CERR_NETWORK, "worker is shutting down: post handed back to the queue");
     if (st->ops->comments_upsert(st, c->post_ref, c->platform, recs, n, c->seq, &c->err)) return -1;
     c->seq += (int64_t)n;
     /* renew the fetch lease page by page so a long fetch is not taken over */
@@ -243,6 +253,10 @@ static int classify_stage(pipeline *p, analyzer_session *sess, const task_info *
     }
     for (;;) {
         page_clear(&pg);
+        if (atomic_load(&p->handing_back)) {
+            rc = cerr_set(e, CERR_NETWORK, "worker is shutting down: post handed back to the queue");
+            break;
+        }
         if (st->ops->task_unclassified(st, t->job_id, t->post_ref, model, (int)cap, collect_unclassified, &pg, e)) {
             rc = -1;
             break;
@@ -293,7 +307,10 @@ int pipeline_process(pipeline *p, analyzer_session *sess, const queue_msg *m, ce
 retry_later: {
     /* store or analyzer trouble: hand the message back; every step is idempotent */
     cerr saved = *e, e2;
-    if (m->attempts >= p->cfg.max_attempts * 2) {
+    if (atomic_load(&p->handing_back)) { /* draining: at once, to whichever worker is still running */
+        if (q->ops->nack(q, m, 0, &e2))
+            log_warn("cannot hand back job %lld post %lld: %s", (long long)m->job_id, (long long)m->post_ref, e2.msg);
+    } else if (m->attempts >= p->cfg.max_attempts * 2) {
         char reason[REASON_MAX];
         snprintf(reason, sizeof reason, "internal error: %.200s", saved.msg);
         if (st->ops->task_finish(st, m->job_id, m->post_ref, TASK_FAILED, reason, analyzer_model_id(p->an), &e2) == 0)
@@ -304,6 +321,18 @@ retry_later: {
     *e = saved;
     return -1;
 }
+}
+
+/* After a failed post: while the database is unreachable (a restart), wait with backoff instead of
+ * taking message after message only to hand each back, which would burn their delivery attempts. */
+static void wait_for_store(pipeline *p, int index) {
+    int64_t backoff = 250;
+    cerr e;
+    for (int n = 0; !atomic_load(&p->stopping) && p->st->ops->ping(p->st, &e); n++) {
+        if (n == 0) log_warn("worker %d: database unavailable (%s); waiting for it", index, e.msg);
+        sleep_ms(backoff);
+        backoff = backoff * 2 > 5000 ? 5000 : backoff * 2;
+    }
 }
 
 static void *worker_main(void *arg) {
@@ -327,11 +356,21 @@ static void *worker_main(void *arg) {
             continue;
         }
         if (r == 0) continue;
-        if (pipeline_process(p, sess, &m, &e))
+        if (atomic_load(&p->stopping)) { /* taken while a drain began: give it straight back */
+            if (p->q->ops->nack(p->q, &m, 0, &e)) log_warn("worker %d: hand back: %s", w->index, e.msg);
+            break;
+        }
+        if (pipeline_process(p, sess, &m, &e)) {
             log_warn("job %lld post %lld: %s (will retry)", (long long)m.job_id, (long long)m.post_ref, e.msg);
+            wait_for_store(p, w->index);
+        }
     }
     analyzer_session_free(sess);
     free(w);
+    pthread_mutex_lock(&p->mu);
+    p->running--;
+    pthread_cond_broadcast(&p->cv);
+    pthread_mutex_unlock(&p->mu);
     return NULL;
 }
 
@@ -343,8 +382,14 @@ int pipeline_start(pipeline *p, cerr *e) {
         worker_thread *w = malloc(sizeof *w);
         if (!w) return cerr_set(e, CERR_NOMEM, "out of memory");
         *w = (worker_thread){.p = p, .index = i};
+        pthread_mutex_lock(&p->mu);
+        p->running++;
+        pthread_mutex_unlock(&p->mu);
         if (pthread_create(&p->threads[i], NULL, worker_main, w) != 0) {
             free(w);
+            pthread_mutex_lock(&p->mu);
+            p->running--;
+            pthread_mutex_unlock(&p->mu);
             return cerr_set(e, CERR_INTERNAL, "cannot start worker thread %d", i);
         }
         p->nthreads++;
@@ -361,11 +406,45 @@ void pipeline_stop(pipeline *p) {
     p->nthreads = 0;
 }
 
+/* Waits until no worker thread runs or the absolute deadline passes; true when none runs. */
+static bool wait_idle(pipeline *p, int64_t deadline_ms) {
+    pthread_mutex_lock(&p->mu);
+    while (p->running > 0 && now_ms() < deadline_ms) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_nsec += 100 * 1000000L; /* re-check the monotonic deadline every 100 ms */
+        if (ts.tv_nsec >= 1000000000L) ts.tv_sec++, ts.tv_nsec -= 1000000000L;
+        pthread_cond_timedwait(&p->cv, &p->mu, &ts);
+    }
+    bool idle = p->running == 0;
+    pthread_mutex_unlock(&p->mu);
+    return idle;
+}
+
+bool pipeline_drain(pipeline *p, int64_t grace_ms, int64_t hand_back_ms) {
+    if (!p || p->nthreads == 0) return true;
+    /* The queue stays open: finished posts are acked and aborted ones nacked, so nothing waits for the
+     * broker's visibility timeout. Idle threads see `stopping` when their pop times out (1 s). */
+    atomic_store(&p->stopping, true);
+    bool idle = wait_idle(p, now_ms() + grace_ms);
+    if (!idle) {
+        log_info("grace period over: handing in-flight posts back to the queue");
+        atomic_store(&p->handing_back, true);
+        idle = wait_idle(p, now_ms() + hand_back_ms);
+    }
+    if (!idle) return false; /* a thread is stuck in a transfer: the caller must not free what it uses */
+    for (int i = 0; i < p->nthreads; i++) pthread_join(p->threads[i], NULL);
+    p->nthreads = 0;
+    return true;
+}
+
 void pipeline_free(pipeline *p) {
     if (!p) return;
     for (int k = 0; k < PLATFORM_COUNT; k++)
         if (p->source_ctx[k].ops && p->source_ctx[k].ops->ctx_free) p->source_ctx[k].ops->ctx_free(p->source_ctx[k].ctx);
     free(p->threads);
+    pthread_mutex_destroy(&p->mu);
+    pthread_cond_destroy(&p->cv);
     free(p);
 }
 

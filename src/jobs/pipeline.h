@@ -5,6 +5,7 @@
 #ifndef CHATTER_JOBS_PIPELINE_H
 #define CHATTER_JOBS_PIPELINE_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "core/err.h"
@@ -34,6 +35,12 @@ int pipeline_new(const pipeline_config *cfg, store *st, queue *q, analyzer *an, 
 int pipeline_start(pipeline *p, cerr *e) CH_MUST_USE;
 /* Shuts the queue down, lets in-flight posts finish, joins the threads. */
 void pipeline_stop(pipeline *p);
+/* Graceful stop for SIGTERM: takes no new messages; in-flight posts have grace_ms to finish (and are
+ * acked), then are aborted at their next page or batch and handed back (nacked, visible at once). Waits
+ * up to hand_back_ms more for that. Returns false when a thread still runs (stuck in a transfer): its
+ * message returns after the queue's visibility timeout, and the caller must then not free the pipeline
+ * or what it uses. After true, pipeline_stop and pipeline_free are safe. */
+bool pipeline_drain(pipeline *p, int64_t grace_ms, int64_t hand_back_ms);
 void pipeline_free(pipeline *p);
 
 /* Enqueues every task the store says is unfinished (start-up, sweep). Returns how many. */

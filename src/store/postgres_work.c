@@ -148,7 +148,7 @@ static int post_exists(pq_conn *c, int64_t post_ref, cerr *e) {
 int pg_post_claim(store *s, int64_t post_ref, const char *worker, int64_t lease_s, bool *claimed, cerr *e) {
     *claimed = false;
     if (!worker || !*worker || strlen(worker) >= STORE_WORKER_MAX) return cerr_set(e, CERR_INVALID, "invalid worker id");
-    if (lease_s <= 0) return cerr_set(e, CERR_INVALID, "lease must be positive");
+    if (lease_s < 0) return cerr_set(e, CERR_INVALID, "lease must not be negative");
     pq_conn *c = pq_acquire(s, e);
     if (!c) return -1;
     int64_t now = now_unix(), n = 0;

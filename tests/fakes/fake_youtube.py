@@ -8,7 +8,7 @@ Serves GET /youtube/v3/commentThreads and GET /youtube/v3/comments in the docume
     9bZkp7q19f0 Psy   CevxZvSJLk8 KatyPerry   KQ6zr6kCPj8 LMFAO   uelHwf8o7_U Eminem   pRpeEdMmmQ0 Shakira
 
 Start:  fake_youtube.py --port 0 [--key KEY] [--page-size N] [--legacy-key-error] [--delay-ms MS]
-                         [--watch-stdin] [--data-dir DIR]
+                         [--watch-stdin] [--data-dir DIR] [--synthetic N]
         prints "READY <port>" on stdout once it listens on 127.0.0.1. --delay-ms delays every API answer
         (to catch a server mid-job); --watch-stdin exits when stdin closes (the parent test died).
 
@@ -38,6 +38,8 @@ Special video ids (11 characters each):
   LONGTEXT_01  one comment: 20,000 x "e-acute" (2 bytes each) text, a 1,000-char author,
                publishedAt with a +02:00 offset and fractional seconds
   SLOWVIDEO01  answers after 3 s with 1 comment
+  SYN00000000 .. SYN<N-1>  with --synthetic N: 5..30 real rows each (threads and replies as above),
+               ids suffixed "-<videoId>" so no two videos share a comment
   ("first requests" count from start-up or the last GET /_reset)
 A request whose key differs from --key gets 400 in the current form (badRequest + details
 API_KEY_INVALID), or the legacy form (keyInvalid, domain usageLimits) with --legacy-key-error.
@@ -94,9 +96,12 @@ def make_comment(video, cid, author, text_raw, date, parent=None):
             "likes": zlib.crc32(cid.encode()) % 50}
 
 
-def load_video(video, path):
+def read_rows(path):
     with open(path, encoding="utf-8", newline="") as f:
-        rows = list(csv.DictReader(f))
+        return list(csv.DictReader(f))
+
+
+def build_video(video, rows):
     counts = {}
     for r in rows:
         counts[r["COMMENT_ID"]] = counts.get(r["COMMENT_ID"], 0) + 1
@@ -118,6 +123,22 @@ def load_video(video, path):
     return threads, replies
 
 
+def synthetic_videos(n, files):
+    """--synthetic N: videos SYN00000000.. each serving a slice (5..30 rows, wrapping) of the real rows of
+    all five files, as threads and replies like the real videos; ids get "-<video>" appended so every
+    video's comments are distinct from every other's."""
+    pool = [r for f in files for r in f]
+    out = {}
+    for k in range(n):
+        video = "SYN%08d" % k
+        size, start = 5 + (k * 7) % 26, (k * 37) % len(pool)
+        rows = [dict(pool[(start + i) % len(pool)]) for i in range(size)]
+        for r in rows:
+            r["COMMENT_ID"] = "%s-%s" % (r["COMMENT_ID"], video)
+        out[video] = build_video(video, rows)
+    return out
+
+
 def synthetic(video, n, prefix):
     return [make_comment(video, "%s%03d" % (prefix, k), "Fake Author %d" % k, "synthetic comment %d of %s" % (k, video),
                          "2024-05-01T12:34:%02d" % k) for k in range(n)]
@@ -128,8 +149,12 @@ class State:
         self.args = args
         self.lock = threading.Lock()
         self.threads, self.replies = {}, {}
+        files = []
         for video, fname in VIDEO_FILES.items():
-            self.threads[video], self.replies[video] = load_video(video, os.path.join(args.data_dir, fname))
+            files.append(read_rows(os.path.join(args.data_dir, fname)))
+            self.threads[video], self.replies[video] = build_video(video, files[-1])
+        for video, (threads, replies) in synthetic_videos(args.synthetic, files).items():
+            self.threads[video], self.replies[video] = threads, replies
         for video in ("FLAKY500_01", "RATELIMIT01"):
             self.threads[video], self.replies[video] = synthetic(video, 3, "Ugz" + video[:5]), {}
         self.threads["EMPTYVIDEO1"], self.replies["EMPTYVIDEO1"] = [], {}
@@ -345,6 +370,7 @@ def main():
     ap.add_argument("--delay-ms", type=int, default=0)
     ap.add_argument("--watch-stdin", action="store_true")
     ap.add_argument("--data-dir", default=default_data_dir())
+    ap.add_argument("--synthetic", type=int, default=0, help="serve N extra videos SYN00000000.. (see synthetic_videos)")
     args = ap.parse_args()
     if args.watch_stdin:
         def watch():

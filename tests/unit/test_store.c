@@ -873,6 +873,12 @@ static void test_sweep_ops(void **state) {
     OK(OPS(f)->task_start(f->s, young, b, &(task_info){0}, NULL, E));
     OK(OPS(f)->post_claim(f->s, b, "w1", 600, &claimed, E));
     assert_true(claimed);
+    /* a release (lease 0) lets another worker take the post at once; before it, it cannot */
+    OK(OPS(f)->post_claim(f->s, b, "w2", 600, &claimed, E));
+    assert_false(claimed);
+    OK(OPS(f)->post_claim(f->s, b, "w1", 0, &claimed, E));
+    OK(OPS(f)->post_claim(f->s, b, "w2", 600, &claimed, E));
+    assert_true(claimed);
     OK(OPS(f)->task_start(f->s, young, c, &(task_info){0}, NULL, E));
     raw_exec(f, "UPDATE posts SET lease_until = 1000, claimed_by = 'dead' WHERE post_id = 'ccccccccccc'");
     task_list l = {.n = 0};
