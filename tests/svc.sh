@@ -4,9 +4,10 @@
 # from STATE_DIR/svc.env, acts, and saves it again.
 #   svc.sh start STATE_DIR          PostgreSQL + Redis (appendonly, so a restart keeps the stream);
 #                                   prints "PG_URL REDIS_URL"
+#   svc.sh start-redis STATE_DIR    Redis only (appendonly); prints "REDIS_URL"
 #   svc.sh restart-pg STATE_DIR [S]     crash-stop PostgreSQL, stay down S s, start it on the same port
 #   svc.sh restart-redis STATE_DIR [S]  stop Redis (AOF flushed), stay down S s, start on the same port
-#   svc.sh stop STATE_DIR           stop both and delete their data
+#   svc.sh stop STATE_DIR           stop what runs and delete its data
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=pg_env.sh
@@ -17,6 +18,8 @@ source "$here/redis_env.sh"
 cmd=${1:?usage: svc.sh start|restart-pg|restart-redis|stop STATE_DIR [S]}
 state=${2:?STATE_DIR missing}
 env_file="$state/svc.env"
+
+PG_ENV_DIR="" PG_ENV_PORT="" CHATTER_TEST_PG_URL="" CHATTER_TEST_REDIS_URL=""
 
 save() {
     declare -p PG_ENV_DIR PG_ENV_PORT REDIS_DIR REDIS_PORT REDIS_PID REDIS_AOF CHATTER_TEST_PG_URL \
@@ -31,6 +34,13 @@ start)
     trap - EXIT # the servers outlive this call; `stop` ends them
     save
     echo "$CHATTER_TEST_PG_URL $CHATTER_TEST_REDIS_URL"
+    ;;
+start-redis)
+    mkdir -p "$state"
+    redis_start aof
+    trap - EXIT
+    save
+    echo "$CHATTER_TEST_REDIS_URL"
     ;;
 restart-pg | restart-redis | stop)
     # shellcheck disable=SC1090

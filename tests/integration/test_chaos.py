@@ -11,17 +11,15 @@ import io
 import json
 import os
 import random
-import shutil
 import signal
 import subprocess
 import sys
 import time
 import urllib.request
 
-from harness import BIN, SRC, VADER_DIR, Proc, Server, Workdir, check, start_fake
+from harness import BIN, Server, Workdir, check, start_fake
+from scaleout import Services, have_pg, have_redis, start_worker
 
-SVC = os.path.join(SRC, "tests", "svc.sh")
-PG_BIN = os.environ.get("PG_BIN", "/usr/lib/postgresql/15/bin")
 JOBS, PER_JOB, WORKERS = 8, 25, 3
 TIME_LIMIT = 150  # seconds for the whole run once the jobs are in
 
@@ -49,8 +47,8 @@ class Workers:
         self.starts += 1
         log = os.path.join(self.wd, f"worker{i}-{self.starts}.log")
         self.logs.append(log)
-        self.procs[i] = Proc([BIN, "worker", "--concurrency", "2", "--grace", "1", "--model-dir", VADER_DIR],
-                             env=self.env, log_path=log)
+        self.procs[i] = start_worker(self.wd, self.env, os.path.basename(log)[:-4], "--concurrency", "2",
+                                     "--grace", "1")
 
     def tail(self):
         out = []
@@ -78,7 +76,7 @@ def job_states(srv, ids):
     return out
 
 
-def run(wd, pg_url, redis_url):
+def run(wd, svc, pg_url, redis_url):
     fake, fport = start_fake("fake_youtube.py", "--key", "k", "--page-size", "10", "--delay-ms", "120",
                              "--synthetic", str(JOBS * PER_JOB))
     # Short lease and visibility timeout: a killed worker's posts are taken over within seconds, not minutes.
@@ -115,10 +113,10 @@ def run(wd, pg_url, redis_url):
             frac = finished / (JOBS * PER_JOB) if len(states) == len(jobs) else None
             # Progress decides when each event happens, so all of them land while work is under way.
             if frac is not None and frac >= 0.2 and not events["redis"]:
-                subprocess.run(["bash", SVC, "restart-redis", os.path.join(wd, "svc"), "1"], check=True, timeout=60)
+                svc.restart_redis(1)
                 events["redis"] = time.time() - t0
             elif frac is not None and frac >= 0.45 and not events["pg"]:
-                subprocess.run(["bash", SVC, "restart-pg", os.path.join(wd, "svc"), "1"], check=True, timeout=60)
+                svc.restart_pg(1)
                 events["pg"] = time.time() - t0
             elif frac is not None and frac >= 0.3 and not events["sigterm"]:
                 i = rng.randrange(WORKERS)
@@ -194,18 +192,16 @@ def run(wd, pg_url, redis_url):
 
 
 def main():
-    if not shutil.which("redis-server") or not os.path.exists(os.path.join(PG_BIN, "initdb")) or not shutil.which("psql"):
+    if not have_redis() or not have_pg():
         print("chaos: skipped (needs redis-server and PostgreSQL 15: apt-get install redis-server postgresql-15)")
         return 77
     with Workdir() as wd:
-        state = os.path.join(wd, "svc")
-        out = subprocess.run(["bash", SVC, "start", state], capture_output=True, text=True, timeout=120)
+        svc = Services(wd)
         try:
-            check(out.returncode == 0, f"svc.sh start: {out.stderr}")
-            pg_url, redis_url = out.stdout.split()
-            run(wd, pg_url, redis_url)
+            pg_url, redis_url = svc.start_all()
+            run(wd, svc, pg_url, redis_url)
         finally:
-            subprocess.run(["bash", SVC, "stop", state], capture_output=True, timeout=60)
+            svc.stop()
     print("chaos: 1 passed, 0 failed")
     return 0
 
