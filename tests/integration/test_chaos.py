@@ -1,5 +1,6 @@
 """The scale-out deployment under failure: PostgreSQL + Redis (appendonly), one `chatter serve --no-workers`
-and 3 `chatter worker` processes work through 8 jobs of 25 posts (200 posts) from a fake YouTube while the
+and 3 `chatter worker` processes work through 8 jobs of 25 posts (200 posts; each job also names 2 posts
+of the next job, so shared posts are fetched once for two jobs) from a fake YouTube while the
 test SIGKILLs random workers and restarts them, SIGTERMs one (drain with a short grace period), restarts
 Redis once and PostgreSQL once. Then: every job is done; each job's CSV holds exactly the distinct
 comments the fake served for its posts; no (platform, comment_id) twice in the database; every comment
@@ -20,7 +21,7 @@ import urllib.request
 from harness import BIN, Server, Workdir, check, start_fake
 from scaleout import Services, have_pg, have_redis, start_worker
 
-JOBS, PER_JOB, WORKERS = 8, 25, 3
+JOBS, PER_JOB, SHARED, WORKERS = 8, 25, 2, 3
 TIME_LIMIT = 150  # seconds for the whole run once the jobs are in
 
 
@@ -95,7 +96,9 @@ def run(wd, svc, pg_url, redis_url):
         videos = ["SYN%08d" % k for k in range(JOBS * PER_JOB)]
         jobs = {}
         for n in range(JOBS):
-            mine = videos[n * PER_JOB:(n + 1) * PER_JOB]
+            # plus the first posts of the next job: two jobs naming one post wait on one fetch
+            nxt = (n + 1) % JOBS
+            mine = videos[n * PER_JOB:(n + 1) * PER_JOB] + videos[nxt * PER_JOB:nxt * PER_JOB + SHARED]
             st, job, _ = srv.call("POST", "/api/jobs", {"urls": [f"https://www.youtube.com/watch?v={v}" for v in mine],
                                                         "max_comments_per_post": 0, "include_replies": True})
             check(st == 201, f"POST /api/jobs: {st} {job}")
@@ -110,7 +113,7 @@ def run(wd, svc, pg_url, redis_url):
             if len(done) == len(jobs):
                 break
             finished = sum(s["counts"]["posts_done"] + s["counts"]["posts_failed"] for s in states.values())
-            frac = finished / (JOBS * PER_JOB) if len(states) == len(jobs) else None
+            frac = finished / (JOBS * (PER_JOB + SHARED)) if len(states) == len(jobs) else None
             # Progress decides when each event happens, so all of them land while work is under way.
             if frac is not None and frac >= 0.2 and not events["redis"]:
                 svc.restart_redis(1)
@@ -158,7 +161,7 @@ def run(wd, svc, pg_url, redis_url):
                                     f"{len(want - set(got))}, extra {len(set(got) - want)}")
             check(all(r[10] in ("negative", "neutral", "positive") for r in rows), f"job {j}: unclassified rows")
             c = job["counts"]
-            check(c["posts_total"] == PER_JOB and c["posts_done"] == PER_JOB and c["posts_failed"] == 0,
+            check(c["posts_total"] == len(mine) == c["posts_done"] and c["posts_failed"] == 0,
                   f"job {j} post counters {c}")
             check(c["comments_fetched"] == len(rows) == c["comments_classified"], f"job {j}: counters {c} vs {len(rows)}")
             labels = [r[10] for r in rows]
