@@ -202,7 +202,8 @@ static void test_int8(void **state) {
 static void test_int8_kernels_agree(void **state) {
     (void)state;
     enum { M = 7, N = 9, K = 96 };
-    int8_t *x = aligned_alloc(64, M * K), *w = aligned_alloc(64, N * K);
+    /* aligned_alloc wants a size that is a multiple of the alignment */
+    int8_t *x = aligned_alloc(64, (M * K + 63) / 64 * 64), *w = aligned_alloc(64, (N * K + 63) / 64 * 64);
     float xs[M], ws[N], b[N], y0[M * N], y1[M * N];
     srand(7);
     for (int i = 0; i < M * K; i++) x[i] = (int8_t)(rand() % 255 - 127);
