@@ -113,6 +113,7 @@ int http_do(const http_request *req, http_response *r, cerr *e) {
     curl_easy_setopt(c, CURLOPT_USERAGENT, "chatter/" CHATTER_VERSION);
     curl_easy_setopt(c, CURLOPT_ACCEPT_ENCODING, "");
     curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+    if (req->ca_file) curl_easy_setopt(c, CURLOPT_CAINFO, req->ca_file);
     if (req->follow_redirects) {
         curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L);
         curl_easy_setopt(c, CURLOPT_MAXREDIRS, 5L);

@@ -21,6 +21,7 @@ typedef struct http_request {
     long timeout_ms;           /* whole exchange; default 30000 */
     size_t max_body;           /* response cap; default 8 MiB */
     bool follow_redirects;     /* default false: callers that follow do it hop by hop */
+    const char *ca_file;       /* optional PEM CA bundle replacing the system store (private CAs, tests) */
 } http_request;
 
 typedef struct http_response {

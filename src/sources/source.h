@@ -41,9 +41,17 @@ typedef struct source_settings {
     int max_retries;                  /* per request, on 429/5xx/timeouts */
     int64_t retry_base_ms;            /* first backoff step */
     int64_t retry_max_ms;             /* cap on one wait */
+    char *owned_[16];                 /* private: strings source_settings_defaults allocated */
 } source_settings;
 
-void source_settings_defaults(source_settings *s);
+/* Fills defaults, then reads the environment: YOUTUBE_API_KEY, TIKTOK_CLIENT_KEY, TIKTOK_CLIENT_SECRET,
+ * INSTAGRAM_ACCESS_TOKEN, INSTAGRAM_ACCOUNT_ID, APIFY_TOKEN (each also as NAME_FILE),
+ * CHATTER_{YOUTUBE,TIKTOK,INSTAGRAM,APIFY}_API_URL, CHATTER_{YOUTUBE,TIKTOK,INSTAGRAM}_PROVIDER,
+ * CHATTER_HTTP_TIMEOUT_MS, CHATTER_HTTP_RETRIES. A bad value is an error, never silently ignored.
+ * The struct owns what it allocated: release with source_settings_free (fields the caller overwrites
+ * with its own strings are not freed). */
+int source_settings_defaults(source_settings *s, cerr *e) CH_MUST_USE;
+void source_settings_free(source_settings *s);
 
 typedef struct fetch_request {
     platform platform;
@@ -52,6 +60,8 @@ typedef struct fetch_request {
     int64_t max_comments;    /* top-level + replies together; 0 = all */
     bool include_replies;
     int64_t deadline_ms;     /* now_ms() value after which the fetch gives up; 0 = none */
+    void *ctx;               /* the source's process-wide state from ops->ctx_new; NULL = none yet (the
+                              * fetch then builds a private one, so nothing is cached across fetches) */
 } fetch_request;
 
 /* Receives comments in API order, a page at a time. Returning non-zero aborts the fetch. */
@@ -80,6 +90,11 @@ typedef struct source_ops {
      * sink aborted or memory ran out. */
     int (*fetch)(const source_settings *s, const fetch_request *req, comment_sink sink, void *ud,
                  fetch_outcome *out, cerr *e);
+    /* Optional (NULL when the source keeps no state): state shared by every thread of the process, such
+     * as a cached access token or an id mapping, created once per process and passed to each fetch in
+     * fetch_request.ctx. It is internally locked, so concurrent fetches may share it. */
+    void *(*ctx_new)(const source_settings *s, cerr *e);
+    void (*ctx_free)(void *ctx);
 } source_ops;
 
 /* The source that serves platform p under the given settings (official or apify); NULL if none. */

@@ -29,6 +29,11 @@ typedef struct post_url {
     char post_id[POST_ID_MAX];         /* YouTube: 11-char id; TikTok: decimal id; Instagram: shortcode */
     char canonical_url[POST_URL_MAX];  /* e.g. https://www.youtube.com/watch?v=ID */
     bool needs_resolve;                /* a short link: canonical_url holds the link to resolve */
+    /* Canonical forms: https://www.youtube.com/watch?v=ID; https://www.tiktok.com/@USER/video/ID
+     * (or /photo/ID for slideshows; USER is empty, "/@/video/ID", when the link did not name one);
+     * https://www.instagram.com/p/SHORTCODE/ (reels and tv too). TikTok short links
+     * (vm./vt.tiktok.com/CODE, www.tiktok.com/t/CODE) set needs_resolve, leave post_id empty and put
+     * the normalised short link, "https://vm.tiktok.com/CODE/", in canonical_url. */
 } post_url;
 
 /* Parses one link. On failure returns -1 with CERR_INVALID and a reason meant for the user, e.g.

@@ -254,4 +254,7 @@ const store_ops sqlite_store_ops = {
     .task_finish = sq_task_finish,
     .task_note = sq_task_note,
     .results_page = sq_results_page,
+    .jobs_active = sq_jobs_active,
+    .tasks_stale = sq_tasks_stale,
+    .purge = sq_purge,
 };

@@ -84,7 +84,10 @@ int sq_run(sq_conn *c, sqlite3_stmt *st, cerr *e, const char *what) CH_MUST_USE;
 /* Column text, "" for NULL. */
 const char *sq_text(sqlite3_stmt *st, int col);
 
-/* Ops implemented in sqlite_jobs.c and sqlite_work.c. */
+/* Ops implemented in sqlite_jobs.c, sqlite_work.c and sqlite_admin.c. */
+int sq_jobs_active(store *s, const char *owner, int64_t *count, cerr *e);
+int sq_tasks_stale(store *s, int64_t older_than_s, task_cb cb, void *ud, cerr *e);
+int sq_purge(store *s, int64_t before, int64_t *jobs_deleted, int64_t *comments_deleted, cerr *e);
 int sq_job_create(store *s, const char *owner, const job_options *opt, const post_url *posts, size_t n,
                   int64_t *job_id, cerr *e);
 int sq_job_get(store *s, int64_t job_id, const char *owner, job_info *out, cerr *e);

@@ -139,6 +139,14 @@ typedef struct store_ops {
     int (*task_note)(store *s, int64_t job_id, int64_t post_ref, task_status st, const char *note,
                      bool bump_attempts, cerr *e);
 
+    /* Jobs of this owner that are queued or running (the per-user cap on concurrent jobs). */
+    int (*jobs_active)(store *s, const char *owner, int64_t *count, cerr *e);
+    /* Tasks in fetching/classifying not touched for older_than_s seconds (`sweep` re-queues them). */
+    int (*tasks_stale)(store *s, int64_t older_than_s, task_cb cb, void *ud, cerr *e);
+    /* Deletes jobs created before `before` (unix s), then posts no job links any more with their comments
+     * and sentiments. */
+    int (*purge)(store *s, int64_t before, int64_t *jobs_deleted, int64_t *comments_deleted, cerr *e);
+
     /* CSV rows of a job in (position, seq) order, after the key (after_pos, after_seq), at most limit
      * rows. Keyset paging keeps a 1M-row download in constant memory. Returns rows delivered in *count. */
     int (*results_page)(store *s, int64_t job_id, int after_pos, int64_t after_seq, int limit, result_cb cb,
