@@ -457,7 +457,4 @@ const store_ops postgres_store_ops = {
     .task_finish = pg_task_finish,
     .task_note = pg_task_note,
     .results_page = pg_results_page,
-    .jobs_active = pg_jobs_active,
-    .tasks_stale = pg_tasks_stale,
-    .purge = pg_purge,
 };

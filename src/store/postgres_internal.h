@@ -49,11 +49,6 @@ typedef enum pq_id {
     PQ_TASK_EXISTS,
     PQ_RESULT_NEXT_POST,
     PQ_RESULT_COMMENTS,
-    PQ_JOBS_ACTIVE,
-    PQ_TASKS_STALE,
-    PQ_PURGE_JOBS,
-    PQ_PURGE_COUNT,
-    PQ_PURGE_POSTS,
     PQ__COUNT
 } pq_id;
 
@@ -115,10 +110,7 @@ int64_t pq_i64(const PGresult *r, int row, int col);
 bool pq_bool(const PGresult *r, int row, int col);
 const char *pq_str(const PGresult *r, int row, int col); /* "" for NULL */
 
-/* Ops implemented in postgres_jobs.c, postgres_work.c, postgres_results.c and postgres_admin.c. */
-int pg_jobs_active(store *s, const char *owner, int64_t *count, cerr *e);
-int pg_tasks_stale(store *s, int64_t older_than_s, task_cb cb, void *ud, cerr *e);
-int pg_purge(store *s, int64_t before, int64_t *jobs_deleted, int64_t *comments_deleted, cerr *e);
+/* Ops implemented in postgres_jobs.c, postgres_work.c and postgres_results.c. */
 int pg_job_create(store *s, const char *owner, const job_options *opt, const post_url *posts, size_t n,
                   int64_t *job_id, cerr *e);
 int pg_job_get(store *s, int64_t job_id, const char *owner, job_info *out, cerr *e);

@@ -850,70 +850,6 @@ static void test_unfinished_and_notes(void **state) {
     assert_true(strlen(l.t[1].reason) < REASON_MAX);
 }
 
-/* jobs_active (per-user cap), tasks_stale (sweep) and purge (retention). */
-static void test_admin_ops(void **state) {
-    fixture *f = *state;
-    const char *ids[] = {"xxxxxxxxxxx", "yyyyyyyyyyy", "zzzzzzzzzzz"};
-    int64_t old = make_job(f, "alice", 0, true, ids, 2);     /* X, Y */
-    int64_t keep = make_job(f, "alice", 0, true, ids + 1, 2); /* Y, Z */
-    int64_t other = make_job(f, "bob", 0, true, ids + 2, 1);  /* Z */
-    int64_t x = post_ref_at(f, old, 0), y = post_ref_at(f, old, 1), z = post_ref_at(f, keep, 1);
-    int64_t n = -1;
-    OK(OPS(f)->jobs_active(f->s, "alice", &n, E));
-    assert_int_equal(n, 2);
-    finish(f, other, z, TASK_DONE, NULL, "m1");
-    OK(OPS(f)->jobs_active(f->s, "bob", &n, E));
-    assert_int_equal(n, 0);
-    OK(OPS(f)->jobs_active(f->s, "carol", &n, E));
-    assert_int_equal(n, 0);
-
-    /* Stale: unfinished and under no live lease. Y is leased; X's task in `old` is not. */
-    bool got;
-    OK(OPS(f)->post_claim(f->s, y, "w1", 600, &got, E));
-    assert_true(got);
-    task_list l = {.n = 0};
-    OK(OPS(f)->tasks_stale(f->s, 0, collect_task, &l, E));
-    assert_int_equal(l.n, 2); /* (old, X) and (keep, Z); (other, Z) is done */
-    assert_int_equal(l.t[0].job_id, old);
-    assert_int_equal(l.t[0].post_ref, x);
-    assert_int_equal(l.t[1].job_id, keep);
-    assert_int_equal(l.t[1].post_ref, z);
-    /* X's lease ran out ten minutes ago: stale for a 5-minute threshold, not for an hour's. A post
-     * never leased counts as expired long ago. */
-    char sql[128];
-    snprintf(sql, sizeof sql, "UPDATE posts SET claimed_by = 'w2', lease_until = %lld WHERE id = %lld",
-             (long long)(now_unix() - 600), (long long)x);
-    raw_exec(f, sql);
-    l.n = 0;
-    OK(OPS(f)->tasks_stale(f->s, 3600, collect_task, &l, E));
-    assert_int_equal(l.n, 1);
-    assert_int_equal(l.t[0].post_ref, z);
-    l.n = 0;
-    OK(OPS(f)->tasks_stale(f->s, 300, collect_task, &l, E));
-    assert_int_equal(l.n, 2);
-
-    put_comments(f, x, "x", "ttr", 0);
-    put_comments(f, y, "y", "tt", 0);
-    classify_all(f, old, x, "m1", LABEL_POSITIVE);
-    snprintf(sql, sizeof sql, "UPDATE jobs SET created_at = 1000 WHERE id = %lld", (long long)old);
-    raw_exec(f, sql);
-    int64_t jobs = 0, comments = 0;
-    OK(OPS(f)->purge(f->s, now_unix() - 60, &jobs, &comments, E));
-    assert_int_equal(jobs, 1);
-    assert_int_equal(comments, 3); /* X's; Y is still linked from `keep` */
-    assert_int_equal(raw_i64(f, "SELECT count(*) FROM posts"), 2);
-    assert_int_equal(raw_i64(f, "SELECT count(*) FROM sentiments"), 0);
-    job_info j;
-    cerr e = {0};
-    assert_int_equal(OPS(f)->job_get(f->s, old, NULL, &j, &e), -1);
-    rows r;
-    all_rows(f, keep, 10, &r);
-    assert_int_equal(r.n, 2);
-    OK(OPS(f)->purge(f->s, now_unix() - 60, &jobs, &comments, E)); /* nothing left to do */
-    assert_int_equal(jobs, 0);
-    assert_int_equal(comments, 0);
-}
-
 /* PostgreSQL only: the server drops every chatter session (as a restart does); the next calls work
  * on fresh sessions without the caller noticing. */
 static void test_reconnect(void **state) {
@@ -1035,7 +971,6 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_delete, setup, teardown),
         cmocka_unit_test_setup_teardown(test_results_order_and_filters, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unfinished_and_notes, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_admin_ops, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reconnect, setup, teardown),
         cmocka_unit_test_setup_teardown(test_results_1m_rows, setup, teardown),
     };
