@@ -456,5 +456,8 @@ const store_ops postgres_store_ops = {
     .sentiments_upsert = pg_sentiments_upsert,
     .task_finish = pg_task_finish,
     .task_note = pg_task_note,
+    .jobs_active = pg_jobs_active,
+    .tasks_stale = pg_tasks_stale,
+    .purge = pg_purge,
     .results_page = pg_results_page,
 };

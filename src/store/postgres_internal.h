@@ -49,6 +49,10 @@ typedef enum pq_id {
     PQ_TASK_EXISTS,
     PQ_RESULT_NEXT_POST,
     PQ_RESULT_COMMENTS,
+    PQ_JOBS_ACTIVE,
+    PQ_TASKS_STALE,
+    PQ_PURGE_JOBS,
+    PQ_PURGE_POSTS,
     PQ__COUNT
 } pq_id;
 
@@ -134,6 +138,10 @@ int pg_task_note(store *s, int64_t job_id, int64_t post_ref, task_status st, con
                  bool bump_attempts, cerr *e);
 int pg_results_page(store *s, int64_t job_id, int after_pos, int64_t after_seq, int limit, result_cb cb,
                     void *ud, int *count, cerr *e);
+/* postgres_admin.c: the per-user active-job count and what `chatter sweep` needs. */
+int pg_jobs_active(store *s, const char *owner, int64_t *count, cerr *e);
+int pg_tasks_stale(store *s, int64_t older_than_s, task_cb cb, void *ud, cerr *e);
+int pg_purge(store *s, int64_t before, int64_t *jobs_deleted, int64_t *comments_deleted, cerr *e);
 
 #define PQ_TASK_COLUMNS                                                                                  \
     "jp.job_id, jp.post_ref, jp.position, p.platform, p.post_id, p.canonical_url, jp.status, jp.reason, " \
