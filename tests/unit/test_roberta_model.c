@@ -204,23 +204,29 @@ static void test_int8_kernels_agree(void **state) {
     enum { M = 7, N = 9, K = 96 };
     int8_t *x = aligned_alloc(64, M * K), *w = aligned_alloc(64, N * K);
     float xs[M], ws[N], b[N], y0[M * N], y1[M * N];
+    int32_t wsum[N];
     srand(7);
     for (int i = 0; i < M * K; i++) x[i] = (int8_t)(rand() % 255 - 127);
     for (int i = 0; i < N * K; i++) w[i] = (int8_t)(rand() % 255 - 127);
     for (int i = 0; i < M; i++) xs[i] = 0.01f * (float)(i + 1);
     for (int i = 0; i < N; i++) ws[i] = 0.02f * (float)(i + 1), b[i] = (float)i;
-    assert_int_equal(k_int8_gemm_impl(0, x, xs, M, w, ws, b, 0, N, K, y0, N), 0);
+    for (int j = 0; j < N; j++) {
+        wsum[j] = 0;
+        for (int k = 0; k < K; k++) wsum[j] += w[j * K + k];
+    }
+    assert_int_equal(k_int8_gemm_impl(0, x, xs, M, w, ws, wsum, b, 0, N, K, y0, N), 0);
     for (int impl = 1; impl <= 2; impl++) {
-        if (k_int8_gemm_impl(impl, x, xs, M, w, ws, b, 0, N, K, y1, N) != 0) continue; /* CPU lacks it */
+        if (k_int8_gemm_impl(impl, x, xs, M, w, ws, wsum, b, 0, N, K, y1, N) != 0) continue; /* CPU lacks it */
         for (int i = 0; i < M * N; i++) assert_float_equal(y0[i], y1[i], 1e-3);
     }
     /* extreme values: no saturation anywhere */
     memset(x, 127, M * K);
     memset(w, 0x81, N * K); /* -127 */
-    assert_int_equal(k_int8_gemm_impl(0, x, xs, M, w, ws, b, 0, N, K, y0, N), 0);
+    for (int j = 0; j < N; j++) wsum[j] = -127 * K;
+    assert_int_equal(k_int8_gemm_impl(0, x, xs, M, w, ws, wsum, b, 0, N, K, y0, N), 0);
     assert_float_equal(y0[0], xs[0] * ws[0] * (-127.0f * 127.0f * K) + b[0], 1e-2);
     for (int impl = 1; impl <= 2; impl++)
-        if (k_int8_gemm_impl(impl, x, xs, M, w, ws, b, 0, N, K, y1, N) == 0)
+        if (k_int8_gemm_impl(impl, x, xs, M, w, ws, wsum, b, 0, N, K, y1, N) == 0)
             for (int i = 0; i < M * N; i++) assert_float_equal(y0[i], y1[i], 1e-2);
     free(x);
     free(w);
