@@ -33,7 +33,6 @@ typedef enum pq_id {
     PQ_POST_CLAIM,
     PQ_POST_EXISTS,
     PQ_TOP_BASE,
-    PQ_COMMENT_DISPLACE,
     PQ_COMMENT_UPSERT,
     PQ_POST_FETCHED_OK,
     PQ_POST_FETCHED_FAIL,
@@ -100,6 +99,12 @@ int pq_run(pq_conn *c, pq_id id, const char *sql, const pq_args *a, int64_t *aff
  * so a page of any size streams through a constant amount of memory. */
 int pq_send_rows(pq_conn *c, pq_id id, const char *sql, const pq_args *a, cerr *e) CH_MUST_USE;
 int pq_simple(pq_conn *c, const char *sql, cerr *e) CH_MUST_USE; /* unprepared, no parameters */
+int pq_prepare(pq_conn *c, pq_id id, const char *sql, cerr *e) CH_MUST_USE;
+/* Runs `steps` prepared statements inside the caller's transaction (c->in_tx), sent in pipelines of a
+ * few hundred so a batch costs a few round trips instead of one per row. step() names the (already
+ * prepared) statement and fills the arguments of step i. Results are checked, not returned. */
+typedef void (*pq_step_fn)(void *ud, size_t i, pq_id *id, pq_args *a);
+int pq_pipeline(pq_conn *c, size_t steps, pq_step_fn step, void *ud, cerr *e) CH_MUST_USE;
 int pq_begin(pq_conn *c, cerr *e) CH_MUST_USE;
 int pq_commit(pq_conn *c, cerr *e) CH_MUST_USE;
 void pq_rollback(pq_conn *c);
