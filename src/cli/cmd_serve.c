@@ -30,6 +30,8 @@ static void usage(FILE *f) {
             "  --quantize MODE        none | int8 for the transformer (env CHATTER_QUANTIZE)\n"
             "  --freshness SECONDS    reuse a post fetched this recently (env CHATTER_FRESHNESS_S, 21600)\n"
             "  --http-threads N       HTTP threads (env CHATTER_HTTP_THREADS, default 4)\n"
+            "  --grace SECONDS        on SIGTERM/SIGINT, in-flight posts get this long to finish, then go\n"
+            "                         back to the queue (env CHATTER_GRACE_S, default 30)\n"
             "  --insecure-no-auth     allow a non-loopback --listen without OIDC_ISSUER\n"
             "  -h, --help             this text\n");
 }
@@ -68,6 +70,8 @@ int cmd_serve(int argc, char **argv) {
     ac.connection_limit = (unsigned)v;
     if (cli_env_int("CHATTER_HTTP_PER_IP_CONNECTIONS", 1, 100000, ac.per_ip_connection_limit, &v)) return EXIT_USAGE;
     ac.per_ip_connection_limit = (unsigned)v;
+    int64_t grace_s;
+    if (cli_env_int("CHATTER_GRACE_S", 0, 86400, RUNTIME_DEFAULT_GRACE_S, &grace_s)) return EXIT_USAGE;
     bool insecure = false;
     static const struct option opts[] = {
         {"listen", required_argument, 0, 'l'},   {"workers", required_argument, 0, 'w'},
@@ -75,7 +79,8 @@ int cmd_serve(int argc, char **argv) {
         {"redis-url", required_argument, 0, 'r'}, {"analyzer", required_argument, 0, 'a'},
         {"model-dir", required_argument, 0, 'm'}, {"quantize", required_argument, 0, 'q'},
         {"freshness", required_argument, 0, 'f'}, {"http-threads", required_argument, 0, 't'},
-        {"insecure-no-auth", no_argument, 0, 'I'}, {"help", no_argument, 0, 'h'},
+        {"insecure-no-auth", no_argument, 0, 'I'}, {"grace", required_argument, 0, 'g'},
+        {"help", no_argument, 0, 'h'},
         {0}};
     int c;
     optind = 0;
@@ -101,6 +106,9 @@ int cmd_serve(int argc, char **argv) {
             ac.threads = (int)v;
             break;
         case 'I': insecure = true; break;
+        case 'g':
+            if (cli_int_arg("--grace", optarg, 0, 86400, &grace_s)) return EXIT_USAGE;
+            break;
         case 'h': usage(stdout); return EXIT_OK;
         default: usage(stderr); return EXIT_USAGE;
         }
@@ -170,8 +178,13 @@ int cmd_serve(int argc, char **argv) {
     } else {
         log_info("listening on %s (port %d), %d workers", ac.listen, api_port(srv), ro.pipeline.workers);
         int sig = runtime_wait_signal(&sigs);
-        log_info("signal %d: stopping (in-flight posts finish first)", sig);
+        log_info("signal %d: stopping (in-flight posts get %llds to finish)", sig, (long long)grace_s);
         api_stop(srv);
+    }
+    if (!pipeline_drain(rt.pl, grace_s * 1000, RUNTIME_HAND_BACK_MS)) {
+        /* a thread still uses the runtime: leave it be; the database says what is unfinished */
+        log_warn("a post is still in flight after the grace period; exiting without it");
+        return EXIT_RUNTIME;
     }
     runtime_close(&rt);
     oidc_verifier_free(verifier);

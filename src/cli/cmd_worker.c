@@ -8,9 +8,6 @@
 #include "core/log.h"
 #include "core/util.h"
 
-/* After the grace period, how long aborted posts get to reach their next page or batch and hand back. */
-#define HAND_BACK_MS 15000
-
 static void usage(FILE *f) {
     fprintf(f, "usage: chatter worker [options]\n\n"
                "Runs workers only (no HTTP), for the scale-out deployment with PostgreSQL and Redis.\n\n"
@@ -39,7 +36,7 @@ int cmd_worker(int argc, char **argv) {
                                          {0}};
     int c;
     int64_t v, grace_s;
-    if (cli_env_int("CHATTER_GRACE_S", 0, 86400, 30, &grace_s)) return EXIT_USAGE;
+    if (cli_env_int("CHATTER_GRACE_S", 0, 86400, RUNTIME_DEFAULT_GRACE_S, &grace_s)) return EXIT_USAGE;
     optind = 0;
     while ((c = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
         switch (c) {
@@ -72,11 +69,11 @@ int cmd_worker(int argc, char **argv) {
     }
     int sig = runtime_wait_signal(&sigs);
     log_info("signal %d: draining (in-flight posts get %llds, then go back to the queue)", sig, (long long)grace_s);
-    if (!pipeline_drain(rt.pl, grace_s * 1000, HAND_BACK_MS)) {
+    if (!pipeline_drain(rt.pl, grace_s * 1000, RUNTIME_HAND_BACK_MS)) {
         /* Freeing what a running thread uses would crash; leaving the process does not lose the post:
          * its message is still pending and the broker redelivers it after the visibility timeout. */
         log_warn("a post is still in flight %llds after the grace period; exiting without it",
-                 (long long)HAND_BACK_MS / 1000);
+                 (long long)RUNTIME_HAND_BACK_MS / 1000);
         return EXIT_RUNTIME;
     }
     runtime_close(&rt);
