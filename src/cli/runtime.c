@@ -45,10 +45,15 @@ int runtime_open(const runtime_opts *o, runtime *rt, cerr *e) {
         log_info("analyzer: %s", analyzer_model_id(rt->an));
         if (pipeline_new(&o->pipeline, rt->st, rt->q, rt->an, &rt->src, &rt->pl, e)) goto fail;
     }
-    /* the database is the truth: whatever it says is unfinished goes back on the queue */
-    int64_t n = 0;
-    if (pipeline_requeue_unfinished(rt->st, rt->q, &n, e)) goto fail;
-    if (n) log_info("re-queued %lld unfinished posts", (long long)n);
+    /* The database is the truth: an in-process queue died with the previous process, so whatever the
+     * database says is unfinished goes back on it. A shared broker outlives processes: re-queueing on
+     * every start of every replica would flood it with duplicates (and, once it is full, keep workers from
+     * starting at all); `chatter sweep` re-queues what a broker lost. */
+    if (strcmp(rt->q->ops->scheme, "inproc") == 0) {
+        int64_t n = 0;
+        if (pipeline_requeue_unfinished(rt->st, rt->q, &n, e)) goto fail;
+        if (n) log_info("re-queued %lld unfinished posts", (long long)n);
+    }
     if (rt->pl && pipeline_start(rt->pl, e)) goto fail;
     return 0;
 fail:
