@@ -31,14 +31,14 @@ start)
     mkdir -p "$state"
     pg_env_start
     redis_start aof
-    trap - EXIT # the servers outlive this call; `stop` ends them
+    trap - EXIT INT TERM # the servers outlive this call; `stop` ends them
     save
     echo "$CHATTER_TEST_PG_URL $CHATTER_TEST_REDIS_URL"
     ;;
 start-redis)
     mkdir -p "$state"
     redis_start aof
-    trap - EXIT
+    trap - EXIT INT TERM
     save
     echo "$CHATTER_TEST_REDIS_URL"
     ;;
@@ -55,7 +55,7 @@ restart-pg | restart-redis | stop)
         exit 0
         ;;
     esac
-    trap - EXIT
+    trap - EXIT INT TERM
     save
     ;;
 *)
