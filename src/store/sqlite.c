@@ -249,6 +249,7 @@ const store_ops sqlite_store_ops = {
     .post_claim = sq_post_claim,
     .comments_upsert = sq_comments_upsert,
     .post_fetched = sq_post_fetched,
+    .task_select = sq_task_select,
     .task_unclassified = sq_task_unclassified,
     .sentiments_upsert = sq_sentiments_upsert,
     .task_finish = sq_task_finish,
