@@ -12,6 +12,8 @@
 #include "core/http.h"
 #include "core/log.h"
 #include "core/util.h"
+#include "sources/resolve.h"
+#include "sources/url.h"
 
 static void usage(FILE *f) {
     fprintf(f,
@@ -45,6 +47,17 @@ static int verify_bearer(void *ctx, const char *authorization, char *owner, size
 static int64_t take_create_token(void *ctx, const char *owner) {
     long wait_s = 0;
     return ratelimit_take(ctx, owner, &wait_s) ? 0 : wait_s;
+}
+
+/* Short links (TikTok vm./vt./t/) become their canonical video link at job creation, so the stored post
+ * is the real one; the reason for a link that does not resolve goes back to the user with that link. */
+static int resolve_link(void *ctx, const char *url, char *out, size_t cap, cerr *e) {
+    (void)ctx;
+    post_url in, res;
+    if (url_parse(url, &in, e) || resolve_short_link(&in, NULL, &res, e)) return -1;
+    if (strlen(res.canonical_url) >= cap) return cerr_set(e, CERR_INVALID, "resolved link is too long");
+    memcpy(out, res.canonical_url, strlen(res.canonical_url) + 1);
+    return 0;
 }
 
 static bool listen_is_loopback(const char *listen) {
@@ -114,6 +127,10 @@ int cmd_serve(int argc, char **argv) {
         cli_env_int("CHATTER_MAX_ACTIVE_JOBS", 0, 100000, 20, &running_cap))
         return EXIT_USAGE;
     ac.max_running_jobs_per_user = (int)running_cap;
+    ac.resolve = resolve_link;
+    int64_t pool;
+    if (cli_env_int("CHATTER_SAMPLE_POOL", 1, SAMPLE_POOL_MAX, ac.sample_pool, &pool)) return EXIT_USAGE;
+    ac.sample_pool = pool;
     if (!auth_on && !listen_is_loopback(ac.listen) && !insecure) {
         fprintf(stderr,
                 "chatter serve: refusing to listen on %s without authentication: anyone who can reach it could "
