@@ -229,7 +229,7 @@ int store_select(store_pool_item *items, size_t n, const job_options *o, size_t 
     if (o->sampling == SAMPLING_TOP) cmp = cmp_top;
     else if (o->sampling == SAMPLING_NEWEST) cmp = cmp_newest;
     else if (o->sampling == SAMPLING_RANDOM) cmp = cmp_key;
-    qsort(items, m, sizeof *items, cmp);
+    if (m > 1) qsort(items, m, sizeof *items, cmp);
     *kept = o->max_comments_per_post > 0 && (uint64_t)o->max_comments_per_post < m ? (size_t)o->max_comments_per_post : m;
     return 0;
 }
