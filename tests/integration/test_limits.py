@@ -3,9 +3,12 @@
   * a YouTube quotaExceeded pauses YouTube until the quota reset: the post that hit it and every other
     YouTube post say so (and are not fetched), while TikTok goes on;
   * a TikTok rate of one fetch per 8 s makes the second TikTok post wait with a note
-    "waiting for rate limit until <time>" instead of holding the worker, then it finishes."""
+    "waiting for rate limit until <time>" instead of holding the worker, then it finishes.
+With CHATTER_TEST_REDIS_URL set (test_limits_redis.sh) the queue and the limiter live in Redis, and a
+second server process with its own database must find YouTube paused at once: the pause is shared."""
 import calendar
 import json
+import os
 import sys
 import time
 import urllib.request
@@ -31,12 +34,16 @@ def main():
     with Workdir() as wd:
         yt, yport = start_fake("fake_youtube.py", "--key", "test-key")
         tt, tport = start_fake("fake_tiktok.py")
-        srv = Server(wd, {"YOUTUBE_API_KEY": "test-key",
-                          "CHATTER_YOUTUBE_API_URL": f"http://127.0.0.1:{yport}/youtube/v3",
-                          "TIKTOK_CLIENT_KEY": "test-key", "TIKTOK_CLIENT_SECRET": "test-secret",
-                          "CHATTER_TIKTOK_API_URL": f"http://127.0.0.1:{tport}",
-                          "CHATTER_TIKTOK_RATE": "0.125", "CHATTER_TIKTOK_BURST": "1"},
-                     args=["--workers", "1"]).start()
+        env = {"YOUTUBE_API_KEY": "test-key", "CHATTER_YOUTUBE_API_URL": f"http://127.0.0.1:{yport}/youtube/v3",
+               "TIKTOK_CLIENT_KEY": "test-key", "TIKTOK_CLIENT_SECRET": "test-secret",
+               "CHATTER_TIKTOK_API_URL": f"http://127.0.0.1:{tport}",
+               "CHATTER_TIKTOK_RATE": "0.125", "CHATTER_TIKTOK_BURST": "1"}
+        redis = os.environ.get("CHATTER_TEST_REDIS_URL")
+        if redis:
+            env["REDIS_URL"] = redis + "/0?prefix=limits%d:" % os.getpid()
+        os.makedirs(os.path.join(wd, "one"))
+        srv = Server(os.path.join(wd, "one"), env, args=["--workers", "1"]).start()
+        srv2 = None
         try:
             # 1. time budget: the fake answers this video after 3 s, the job allows 1 s
             st, job, _ = srv.call("POST", "/api/jobs", {"urls": ["https://youtu.be/SLOWVIDEO01"], "time_budget_s": 1})
@@ -87,13 +94,33 @@ def main():
             check(now - 60 < wait_until <= now + 10, f"rate wait until {wait_until}")
             check(posts[TT_NORMAL]["comment_count"] == 230 and posts[TT_EMPTY]["comment_count"] == 0, posts)
             check(elapsed >= 7, f"the rate limit was not applied: both TikTok posts done in {elapsed:.1f} s")
+            if redis:
+                # the pause lives in Redis: a new process on the same database and Redis (this one stopped)
+                # finds YouTube paused at once and does not call it
+                srv.stop()
+                srv2 = Server(os.path.join(wd, "one"), env, args=["--workers", "1"]).start()
+                st, job2, _ = srv2.call("POST", "/api/jobs", {"urls": ["https://youtu.be/CevxZvSJLk8"]})
+                check(st == 201, f"{st} {job2}")
+                deadline = time.time() + 15
+                note = ""
+                while time.time() < deadline and not note.startswith("youtube is paused"):
+                    time.sleep(0.2)
+                    note = srv2.call("GET", f"/api/jobs/{job2['id']}")[1]["posts"][0]["note"] or ""
+                check(abs(until_of(note, "youtube is paused (quota exhausted) until") - u1) <= 1,
+                      f"second process: {note!r}")
+                vids = fake_get(yport, "/_stats")["videos"]
+                check("CevxZvSJLk8" not in vids or not vids["CevxZvSJLk8"].get("commentThreads"), vids)
             print(f"quota pause until {time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime(u1))}; "
                   f"TikTok posts done in {elapsed:.1f} s")
         except Exception:
             print(srv.read_log(), file=sys.stderr)
+            if srv2:
+                print(srv2.read_log(), file=sys.stderr)
             raise
         finally:
             srv.stop()
+            if srv2:
+                srv2.stop()
             yt.kill()
             tt.kill()
 
