@@ -68,6 +68,16 @@ def main():
         official.start()
         apify.start()
         try:
+            # a fetch stopped by a limit reports how many the platform has and why fewer came back
+            st, lim, _ = official.call("POST", "/api/jobs", {"urls": ["https://www.instagram.com/p/CNormal0001/"],
+                                                             "max_comments_per_post": 50, "include_replies": True})
+            check(st == 201, f"{st} {lim}")
+            lim = official.wait_job(lim["id"], timeout=30)
+            p = lim["posts"][0]
+            check(p["status"] == "done" and p["comment_count"] == 50 and p["fetched_count"] == 50, p)
+            check(p["expected_count"] == 210 and "fetched 50 of the 210 comments" in (p["note"] or "")
+                  and "limit of 50" in p["note"], p)
+
             job_o = create(official, [
                 "https://www.youtube.com/watch?v=9bZkp7q19f0", "https://youtu.be/DISABLED_01",
                 "https://vm.tiktok.com/ZMgood/", "https://www.tiktok.com/@x/video/7000000000000000006",
