@@ -238,23 +238,11 @@ static int fetch_stage(pipeline *p, const queue_msg *m, const task_info *t, cons
     if (st->ops->post_state(st, t->post_ref, &ps, e)) return -1;
     if (fetch_covers(&ps, jo, p->cfg.freshness_s)) return 0;
 
-    const source_ops *src = source_for(p->src, t->platform);
-    /* limits are per source: an Apify-served platform spends Apify's budget, not the platform's */
-    const char *lname = src ? src->name : platform_name(t->platform);
-    limiter_slot slot;
-    bool slot_held = false;
-    if (src && limiter_gate(p, m, t, jo, budget_end, lname, &slot, &slot_held, settled, e)) return -1;
-    if (*settled) return 0;
-
     sink_ctx sc = {.p = p, .post_ref = t->post_ref, .platform = t->platform};
     snprintf(sc.lease_id, sizeof sc.lease_id, "%s/%lld", p->worker_id, (long long)pthread_self() % 100000);
     bool claimed = false;
-    if (st->ops->post_claim(st, t->post_ref, sc.lease_id, p->cfg.lease_s, &claimed, e)) {
-        release_slot(p, &slot, &slot_held);
-        return -1;
-    }
+    if (st->ops->post_claim(st, t->post_ref, sc.lease_id, p->cfg.lease_s, &claimed, e)) return -1;
     if (!claimed) {
-        release_slot(p, &slot, &slot_held);
         /* two jobs naming the same post wait on one fetch */
         if (st->ops->task_note(st, t->job_id, t->post_ref, TASK_QUEUED, "waiting for another job's fetch of this post",
                                false, e))
@@ -262,14 +250,26 @@ static int fetch_stage(pipeline *p, const queue_msg *m, const task_info *t, cons
         *settled = true;
         return q->ops->nack(q, m, 2000, e);
     }
-    if (st->ops->post_state(st, t->post_ref, &ps, e)) {
-        release_slot(p, &slot, &slot_held);
+    bool ignored;
+    if (st->ops->post_state(st, t->post_ref, &ps, e)) return -1;
+    if (fetch_covers(&ps, jo, p->cfg.freshness_s))
+        return st->ops->post_claim(st, t->post_ref, sc.lease_id, 0, &ignored, e); /* release */
+
+    /* Only the fetch that will really happen spends a token. Limits are per source: an Apify-served
+     * platform spends Apify's budget, not the platform's. */
+    const source_ops *src = source_for(p->src, t->platform);
+    const char *lname = src ? src->name : platform_name(t->platform);
+    limiter_slot slot;
+    bool slot_held = false;
+    if (src && limiter_gate(p, m, t, jo, budget_end, lname, &slot, &slot_held, settled, e)) {
+        cerr e2;
+        if (st->ops->post_claim(st, t->post_ref, sc.lease_id, 0, &ignored, &e2)) log_warn("%s", e2.msg);
         return -1;
     }
-    if (fetch_covers(&ps, jo, p->cfg.freshness_s)) {
-        release_slot(p, &slot, &slot_held);
-        bool ignored;
-        return st->ops->post_claim(st, t->post_ref, sc.lease_id, 0, &ignored, e); /* release */
+    if (*settled) { /* the message is handed back: free the post for whoever comes first after the wait */
+        cerr e2;
+        if (st->ops->post_claim(st, t->post_ref, sc.lease_id, 0, &ignored, &e2)) log_warn("%s", e2.msg);
+        return 0;
     }
 
     int64_t limit = store_fetch_limit(jo);
@@ -294,7 +294,6 @@ static int fetch_stage(pipeline *p, const queue_msg *m, const task_info *t, cons
         release_slot(p, &slot, &slot_held);
         if (rc) {
             if (sc.err.code != CERR_OK) *e = sc.err;
-            bool ignored;
             cerr e2;
             if (st->ops->post_claim(st, t->post_ref, sc.lease_id, 0, &ignored, &e2)) log_warn("%s", e2.msg);
             return -1;

@@ -31,6 +31,7 @@ typedef enum pq_id {
     PQ_TASK_SET_STATUS,
     PQ_POST_STATE,
     PQ_POST_CLAIM,
+    PQ_POST_RELEASE,
     PQ_POST_EXISTS,
     PQ_TOP_BASE,
     PQ_COMMENT_DISPLACE,

@@ -151,13 +151,22 @@ static int post_exists(pq_conn *c, int64_t post_ref, cerr *e) {
 int pg_post_claim(store *s, int64_t post_ref, const char *worker, int64_t lease_s, bool *claimed, cerr *e) {
     *claimed = false;
     if (!worker || !*worker || strlen(worker) >= STORE_WORKER_MAX) return cerr_set(e, CERR_INVALID, "invalid worker id");
-    if (lease_s <= 0) return cerr_set(e, CERR_INVALID, "lease must be positive");
+    if (lease_s < 0) return cerr_set(e, CERR_INVALID, "lease must not be negative");
     pq_conn *c = pq_acquire(s, e);
     if (!c) return -1;
     int64_t now = now_unix(), n = 0;
     pq_args a = {.n = 0};
     arg_i64(&a, post_ref);
     arg_str(&a, worker);
+    if (lease_s == 0) {
+        int ret = pq_run(c, PQ_POST_RELEASE,
+                         "UPDATE posts SET claimed_by = '', lease_until = 0 WHERE id = $1 AND claimed_by = $2", &a,
+                         &n, e);
+        if (!ret && n > 0) *claimed = true;
+        else if (!ret) ret = post_exists(c, post_ref, e);
+        pq_release(s, c);
+        return ret;
+    }
     arg_i64(&a, now + lease_s);
     arg_i64(&a, now);
     /* The row lock of the UPDATE is the compare-and-set: a second claimer waits, then re-checks the

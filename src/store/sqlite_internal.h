@@ -30,6 +30,7 @@ typedef enum sq_id {
     SQ_TASK_SET_STATUS,
     SQ_POST_STATE,
     SQ_POST_CLAIM,
+    SQ_POST_RELEASE,
     SQ_POST_EXISTS,
     SQ_TOP_BASE,
     SQ_COMMENT_DISPLACE,

@@ -150,12 +150,16 @@ static int post_exists(sq_conn *c, int64_t post_ref, cerr *e) {
 int sq_post_claim(store *s, int64_t post_ref, const char *worker, int64_t lease_s, bool *claimed, cerr *e) {
     *claimed = false;
     if (!worker || !*worker || strlen(worker) >= STORE_WORKER_MAX) return cerr_set(e, CERR_INVALID, "invalid worker id");
-    if (lease_s <= 0) return cerr_set(e, CERR_INVALID, "lease must be positive");
+    if (lease_s < 0) return cerr_set(e, CERR_INVALID, "lease must not be negative");
     sq_conn *c = sq_conn_get(s, e);
     if (!c) return -1;
     int64_t now = now_unix();
     /* One statement is the compare-and-set: SQLite serialises writers, so two claimers cannot both win. */
-    sqlite3_stmt *st = sq_stmt(c, SQ_POST_CLAIM,
+    sqlite3_stmt *st =
+        lease_s == 0 ? sq_stmt(c, SQ_POST_RELEASE,
+                               "UPDATE posts SET claimed_by = '', lease_until = 0 WHERE id = ?1 AND claimed_by = ?2 "
+                               "AND ?3 = ?3 AND ?4 = ?4", e)
+                     : sq_stmt(c, SQ_POST_CLAIM,
                                "UPDATE posts SET claimed_by = ?2, lease_until = ?3 WHERE id = ?1 AND "
                                "(claimed_by = '' OR claimed_by = ?2 OR lease_until <= ?4)", e);
     if (!st) return -1;

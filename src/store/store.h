@@ -145,7 +145,8 @@ typedef struct store_ops {
     /* Loads one task; marks job running (if queued) and the task as `fetching`. */
     int (*task_start)(store *s, int64_t job_id, int64_t post_ref, task_info *out, job_options *opt, cerr *e);
     int (*post_state)(store *s, int64_t post_ref, post_fetch_state *out, cerr *e);
-    /* Atomically takes the post's fetch lease unless another worker holds an unexpired one. */
+    /* Atomically takes the post's fetch lease unless another worker holds an unexpired one. lease_s 0
+     * gives the lease back (if this worker holds it; *claimed tells whether it did). */
     int (*post_claim)(store *s, int64_t post_ref, const char *worker, int64_t lease_s, bool *claimed, cerr *e);
     /* Upserts comments on (platform, comment_id); first_seq is the fetch-order index of recs[0]. */
     int (*comments_upsert)(store *s, int64_t post_ref, platform p, const comment_rec *recs, size_t n,

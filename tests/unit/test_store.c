@@ -484,6 +484,18 @@ static void test_claim_lease(void **state) {
     cerr e = {0};
     assert_int_equal(OPS(f)->post_claim(f->s, post + 1000, "w1", 60, &got, &e), -1);
     assert_int_equal(e.code, CERR_NOTFOUND);
+    /* lease 0 gives it back, but only for its holder */
+    OK(OPS(f)->post_claim(f->s, post, "w1", 0, &got, E));
+    assert_false(got);
+    OK(OPS(f)->post_state(f->s, post, &ps, E));
+    assert_string_equal(ps.claimed_by, "w2");
+    OK(OPS(f)->post_claim(f->s, post, "w2", 0, &got, E));
+    assert_true(got);
+    OK(OPS(f)->post_state(f->s, post, &ps, E));
+    assert_string_equal(ps.claimed_by, "");
+    OK(OPS(f)->post_claim(f->s, post, "w1", 60, &got, E)); /* free at once, not after the lease */
+    assert_true(got);
+    assert_int_equal(OPS(f)->post_claim(f->s, post, "w1", -1, &got, &e), -1);
 
     /* Eight threads race for a free post: exactly one wins. */
     int64_t post2 = post_ref_at(f, job, 1);
