@@ -31,6 +31,7 @@ pg_env_start() {
     chmod 755 "$PG_ENV_DIR"
     [[ $(id -u) -eq 0 ]] && chown postgres: "$PG_ENV_DIR"
     trap pg_env_stop EXIT
+    trap 'pg_env_stop; exit 130' INT TERM
     if ! _pg_as "$PG_BIN/initdb" -D "$PG_ENV_DIR/data" -A trust -U postgres -E UTF8 --locale=C --no-sync >"$PG_ENV_DIR/initdb.log" 2>&1; then
         cat "$PG_ENV_DIR/initdb.log" >&2
         return 1

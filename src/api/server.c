@@ -21,9 +21,9 @@ void api_config_defaults(api_config *c) {
     c->default_max_comments = 1000;
     c->sample_pool = 5000;
     c->max_time_budget_s = 7 * 86400;
-    c->connection_timeout_s = 30;
+    c->connection_timeout_s = 15;
     c->connection_limit = 1024;
-    c->per_ip_connection_limit = 256;
+    c->per_ip_connection_limit = 64;
     c->default_analyzer = "auto";
 }
 

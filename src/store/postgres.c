@@ -194,20 +194,29 @@ PGresult *pq_exec(pq_conn *c, pq_id id, const char *sql, const pq_args *a, cerr 
     }
 }
 
-static int prepare(pq_conn *c, pq_id id, const char *name, const char *sql, cerr *e) {
-    if (c->prepared[id]) return 0;
-    PGresult *r = PQprepare(c->pg, name, sql, 0, NULL);
-    int ok = PQresultStatus(r) == PGRES_COMMAND_OK;
-    if (ok) c->prepared[id] = true;
-    else pq_fail(c, r, e, "cannot prepare query");
-    PQclear(r);
-    return ok ? 0 : -1;
+int pq_prepare(pq_conn *c, pq_id id, const char *sql, cerr *e) {
+    char name[16];
+    snprintf(name, sizeof name, "q%d", (int)id);
+    for (int attempt = 0; !c->prepared[id]; attempt++) {
+        PGresult *r = PQprepare(c->pg, name, sql, 0, NULL);
+        if (PQresultStatus(r) == PGRES_COMMAND_OK) {
+            c->prepared[id] = true;
+        } else if (attempt == 0 && !c->in_tx && PQstatus(c->pg) == CONNECTION_BAD) {
+            conn_reset(c); /* as in pq_exec: the server went away while the connection sat idle */
+        } else {
+            pq_fail(c, r, e, "cannot prepare query");
+            PQclear(r);
+            return -1;
+        }
+        PQclear(r);
+    }
+    return 0;
 }
 
 int pq_send_rows(pq_conn *c, pq_id id, const char *sql, const pq_args *a, cerr *e) {
     char name[16];
     snprintf(name, sizeof name, "q%d", (int)id);
-    if (prepare(c, id, name, sql, e)) return -1;
+    if (pq_prepare(c, id, sql, e)) return -1;
     if (!PQsendQueryPrepared(c->pg, name, a->n, a->v, a->len, a->fmt, 0) || !PQsetSingleRowMode(c->pg)) {
         pq_fail(c, NULL, e, "cannot send query");
         PGresult *r;
@@ -215,6 +224,59 @@ int pq_send_rows(pq_conn *c, pq_id id, const char *sql, const pq_args *a, cerr *
         return -1;
     }
     return 0;
+}
+
+#define PQ_PIPELINE_CHUNK 256
+
+/* Reads the results of `sent` queries and the sync point; the first failure goes to e. */
+static int pipeline_collect(pq_conn *c, size_t sent, cerr *e) {
+    int ret = 0;
+    for (size_t k = 0; k < sent; k++) {
+        PGresult *r = PQgetResult(c->pg);
+        if (!r) return ret ? ret : pq_fail(c, NULL, e, "database pipeline broken");
+        ExecStatusType st = PQresultStatus(r);
+        if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK && !ret) ret = pq_fail(c, r, e, "database batch failed");
+        PQclear(r);
+        while ((r = PQgetResult(c->pg))) PQclear(r); /* the NULL that ends query k */
+    }
+    PGresult *r = PQgetResult(c->pg);
+    if (!r || PQresultStatus(r) != PGRES_PIPELINE_SYNC) {
+        if (!ret) ret = pq_fail(c, r, e, "database pipeline out of step");
+    }
+    PQclear(r);
+    return ret;
+}
+
+int pq_pipeline(pq_conn *c, size_t steps, pq_step_fn step, void *ud, cerr *e) {
+    if (!PQenterPipelineMode(c->pg)) return pq_fail(c, NULL, e, "cannot start database pipeline");
+    int ret = 0;
+    for (size_t i = 0; i < steps && !ret;) {
+        /* Chunks keep the unread results small enough that neither side blocks on a full socket. */
+        size_t sent = 0;
+        for (; i < steps && sent < PQ_PIPELINE_CHUNK; i++, sent++) {
+            pq_id id;
+            pq_args a = {.n = 0};
+            step(ud, i, &id, &a);
+            char name[16];
+            snprintf(name, sizeof name, "q%d", (int)id);
+            if (!c->prepared[id]) {
+                ret = cerr_set(e, CERR_INTERNAL, "statement %d used in a pipeline before it was prepared", (int)id);
+                break;
+            }
+            if (!PQsendQueryPrepared(c->pg, name, a.n, a.v, a.len, a.fmt, 0)) {
+                ret = pq_fail(c, NULL, e, "cannot send database batch");
+                break;
+            }
+        }
+        if (!PQpipelineSync(c->pg)) {
+            if (!ret) ret = pq_fail(c, NULL, e, "cannot send database batch");
+            break;
+        }
+        int rc = pipeline_collect(c, sent, e);
+        if (!ret) ret = rc;
+    }
+    if (!PQexitPipelineMode(c->pg) && !ret) ret = pq_fail(c, NULL, e, "cannot end database pipeline");
+    return ret;
 }
 
 int pq_run(pq_conn *c, pq_id id, const char *sql, const pq_args *a, int64_t *affected, cerr *e) {
@@ -395,5 +457,8 @@ const store_ops postgres_store_ops = {
     .sentiments_upsert = pg_sentiments_upsert,
     .task_finish = pg_task_finish,
     .task_note = pg_task_note,
+    .jobs_active = pg_jobs_active,
+    .tasks_stale = pg_tasks_stale,
+    .purge = pg_purge,
     .results_page = pg_results_page,
 };

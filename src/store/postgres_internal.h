@@ -34,7 +34,6 @@ typedef enum pq_id {
     PQ_POST_RELEASE,
     PQ_POST_EXISTS,
     PQ_TOP_BASE,
-    PQ_COMMENT_DISPLACE,
     PQ_COMMENT_UPSERT,
     PQ_POST_FETCHED_OK,
     PQ_POST_FETCHED_FAIL,
@@ -58,6 +57,10 @@ typedef enum pq_id {
     PQ_SEL_POOL,
     PQ_SEL_DELETE,
     PQ_SEL_INSERT,
+    PQ_JOBS_ACTIVE,
+    PQ_TASKS_STALE,
+    PQ_PURGE_JOBS,
+    PQ_PURGE_POSTS,
     PQ__COUNT
 } pq_id;
 
@@ -104,6 +107,12 @@ int pq_run(pq_conn *c, pq_id id, const char *sql, const pq_args *a, int64_t *aff
  * so a page of any size streams through a constant amount of memory. */
 int pq_send_rows(pq_conn *c, pq_id id, const char *sql, const pq_args *a, cerr *e) CH_MUST_USE;
 int pq_simple(pq_conn *c, const char *sql, cerr *e) CH_MUST_USE; /* unprepared, no parameters */
+int pq_prepare(pq_conn *c, pq_id id, const char *sql, cerr *e) CH_MUST_USE;
+/* Runs `steps` prepared statements inside the caller's transaction (c->in_tx), sent in pipelines of a
+ * few hundred so a batch costs a few round trips instead of one per row. step() names the (already
+ * prepared) statement and fills the arguments of step i. Results are checked, not returned. */
+typedef void (*pq_step_fn)(void *ud, size_t i, pq_id *id, pq_args *a);
+int pq_pipeline(pq_conn *c, size_t steps, pq_step_fn step, void *ud, cerr *e) CH_MUST_USE;
 int pq_begin(pq_conn *c, cerr *e) CH_MUST_USE;
 int pq_commit(pq_conn *c, cerr *e) CH_MUST_USE;
 void pq_rollback(pq_conn *c);
@@ -138,6 +147,10 @@ int pg_task_note(store *s, int64_t job_id, int64_t post_ref, task_status st, con
                  bool bump_attempts, cerr *e);
 int pg_results_page(store *s, int64_t job_id, int after_pos, int64_t after_seq, int limit, result_cb cb,
                     void *ud, int *count, cerr *e);
+/* postgres_admin.c: the per-user active-job count and what `chatter sweep` needs. */
+int pg_jobs_active(store *s, const char *owner, int64_t *count, cerr *e);
+int pg_tasks_stale(store *s, int64_t older_than_s, task_cb cb, void *ud, cerr *e);
+int pg_purge(store *s, int64_t before, int64_t *jobs_deleted, int64_t *comments_deleted, cerr *e);
 
 #define PQ_TASK_COLUMNS                                                                                  \
     "jp.job_id, jp.post_ref, jp.position, p.platform, p.post_id, p.canonical_url, jp.status, jp.reason, " \

@@ -180,6 +180,46 @@ int pg_post_claim(store *s, int64_t post_ref, const char *worker, int64_t lease_
     return ret;
 }
 
+/* A re-fetch renumbers comments. One that is no longer at its place (deleted upstream, or moved)
+ * gives the place up and goes to the end, so (post, seq) stays a unique paging key; then the comment
+ * itself is upserted at that place. One statement, so a batch is one pipelined statement per row. */
+#define SQL_COMMENT_UPSERT                                                                               \
+    "WITH moved AS (UPDATE comments SET seq = (SELECT max(seq) + 1 FROM comments WHERE post_ref = $3), "  \
+    "top_seq = NULL WHERE post_ref = $3 AND seq = $9 AND comment_id <> $2 RETURNING 1) "                  \
+    "INSERT INTO comments(platform, comment_id, post_ref, parent_id, author, text, published_at, "       \
+    "like_count, seq, top_seq) VALUES($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) "                         \
+    "ON CONFLICT(platform, comment_id) DO UPDATE SET parent_id = excluded.parent_id, "                   \
+    "author = excluded.author, text = excluded.text, published_at = excluded.published_at, "             \
+    "like_count = excluded.like_count, seq = excluded.seq, top_seq = excluded.top_seq"
+
+typedef struct comment_batch {
+    const char *platform;
+    int64_t post_ref, first_seq;
+    const comment_rec *recs;
+    const int64_t *top; /* top_seq of each record; -1 for replies */
+} comment_batch;
+
+static void comment_step(void *ud, size_t i, pq_id *id, pq_args *a) {
+    const comment_batch *b = ud;
+    const comment_rec *rec = &b->recs[i];
+    int64_t seq = b->first_seq + (int64_t)i;
+    *id = PQ_COMMENT_UPSERT;
+    arg_str(a, b->platform);
+    arg_str(a, rec->comment_id);
+    arg_i64(a, b->post_ref);
+    if (rec->parent_id) arg_clip(a, rec->parent_id, COMMENT_FIELD_MAX);
+    else arg_str(a, NULL);
+    if (rec->author) arg_clip(a, rec->author, COMMENT_FIELD_MAX);
+    else arg_str(a, NULL);
+    arg_clip(a, rec->text, COMMENT_TEXT_MAX);
+    if (rec->published_at) arg_clip(a, rec->published_at, COMMENT_FIELD_MAX);
+    else arg_str(a, NULL);
+    arg_i64(a, rec->like_count);
+    arg_i64(a, seq);
+    if (b->top[i] < 0) arg_str(a, NULL);
+    else arg_i64(a, b->top[i]);
+}
+
 int pg_comments_upsert(store *s, int64_t post_ref, platform p, const comment_rec *recs, size_t n, int64_t first_seq,
                        cerr *e) {
     if (n == 0) return 0;
@@ -191,10 +231,13 @@ int pg_comments_upsert(store *s, int64_t post_ref, platform p, const comment_rec
         if (idlen == 0 || idlen > COMMENT_FIELD_MAX)
             return cerr_set(e, CERR_INVALID, "comment %lld has a missing or overlong id", (long long)(first_seq + (int64_t)i));
     }
+    int64_t *top = malloc(n * sizeof *top);
+    if (!top) return cerr_set(e, CERR_NOMEM, "out of memory");
     pq_conn *c = pq_acquire(s, e);
-    if (!c) return -1;
     int ret = -1;
-    if (pq_begin(c, e)) goto out;
+    if (!c) goto out;
+    if (pq_prepare(c, PQ_COMMENT_UPSERT, SQL_COMMENT_UPSERT, e) || pq_begin(c, e))
+        goto out;
     /* top_seq continues from the last top-level comment before this batch in the current fetch. */
     pq_args a = {.n = 0};
     arg_i64(&a, post_ref);
@@ -203,49 +246,16 @@ int pg_comments_upsert(store *s, int64_t post_ref, platform p, const comment_rec
                           "SELECT top_seq FROM comments WHERE post_ref = $1 AND seq < $2 AND top_seq IS NOT NULL "
                           "ORDER BY seq DESC LIMIT 1", &a, e);
     if (!r) goto out;
-    int64_t top = PQntuples(r) == 1 ? pq_i64(r, 0, 0) + 1 : 0;
+    int64_t next_top = PQntuples(r) == 1 ? pq_i64(r, 0, 0) + 1 : 0;
     PQclear(r);
-    for (size_t i = 0; i < n; i++) {
-        const comment_rec *rec = &recs[i];
-        int64_t seq = first_seq + (int64_t)i;
-        /* A re-fetch renumbers comments. One that is no longer at this place (deleted upstream, or
-         * moved) gives the place up and goes to the end, so (post, seq) stays a unique paging key. */
-        a.n = 0;
-        arg_i64(&a, post_ref);
-        arg_i64(&a, seq);
-        arg_str(&a, rec->comment_id);
-        if (pq_run(c, PQ_COMMENT_DISPLACE,
-                   "UPDATE comments SET seq = (SELECT max(seq) + 1 FROM comments WHERE post_ref = $1), top_seq = NULL "
-                   "WHERE post_ref = $1 AND seq = $2 AND comment_id <> $3", &a, NULL, e))
-            goto out;
-        a.n = 0;
-        arg_str(&a, plat);
-        arg_str(&a, rec->comment_id);
-        arg_i64(&a, post_ref);
-        if (rec->parent_id) arg_clip(&a, rec->parent_id, COMMENT_FIELD_MAX);
-        else arg_str(&a, NULL);
-        if (rec->author) arg_clip(&a, rec->author, COMMENT_FIELD_MAX);
-        else arg_str(&a, NULL);
-        arg_clip(&a, rec->text, COMMENT_TEXT_MAX);
-        if (rec->published_at) arg_clip(&a, rec->published_at, COMMENT_FIELD_MAX);
-        else arg_str(&a, NULL);
-        arg_i64(&a, rec->like_count);
-        arg_i64(&a, seq);
-        if (rec->parent_id) arg_str(&a, NULL);
-        else arg_i64(&a, top++);
-        if (pq_run(c, PQ_COMMENT_UPSERT,
-                   "INSERT INTO comments(platform, comment_id, post_ref, parent_id, author, text, published_at, "
-                   "like_count, seq, top_seq) VALUES($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) "
-                   "ON CONFLICT(platform, comment_id) DO UPDATE SET parent_id = excluded.parent_id, "
-                   "author = excluded.author, text = excluded.text, published_at = excluded.published_at, "
-                   "like_count = excluded.like_count, seq = excluded.seq, top_seq = excluded.top_seq", &a, NULL, e))
-            goto out;
-    }
-    if (pq_commit(c, e)) goto out;
+    for (size_t i = 0; i < n; i++) top[i] = recs[i].parent_id ? -1 : next_top++;
+    comment_batch b = {.platform = plat, .post_ref = post_ref, .first_seq = first_seq, .recs = recs, .top = top};
+    if (pq_pipeline(c, n, comment_step, &b, e) || pq_commit(c, e)) goto out;
     ret = 0;
 out:
-    pq_rollback(c);
+    if (c) pq_rollback(c);
     pq_release(s, c);
+    free(top);
     return ret;
 }
 
@@ -342,35 +352,41 @@ int pg_task_unclassified(store *s, int64_t job_id, int64_t post_ref, const char 
     return ret;
 }
 
+#define SQL_SENTIMENT_UPSERT                                                                             \
+    "INSERT INTO sentiments(comment_ref, model, label, p_negative, p_neutral, p_positive, truncated) "    \
+    "VALUES($1, $2, $3, $4, $5, $6, $7) ON CONFLICT(comment_ref, model) DO UPDATE SET "                  \
+    "label = excluded.label, p_negative = excluded.p_negative, p_neutral = excluded.p_neutral, "         \
+    "p_positive = excluded.p_positive, truncated = excluded.truncated"
+
+typedef struct sentiment_batch {
+    const char *model;
+    const sentiment_row *rows;
+} sentiment_batch;
+
+static void sentiment_step(void *ud, size_t i, pq_id *id, pq_args *a) {
+    const sentiment_batch *b = ud;
+    const sentiment *r = &b->rows[i].s;
+    *id = PQ_SENTIMENT_UPSERT;
+    arg_i64(a, b->rows[i].comment_ref);
+    arg_str(a, b->model);
+    arg_str(a, store_label_str(r->label));
+    for (int k = 0; k < 3; k++) {
+        snprintf(a->num[a->n], sizeof a->num[0], "%.9g", (double)r->p[k]); /* round-trips a float exactly */
+        arg_str(a, a->num[a->n]);
+    }
+    arg_bool(a, r->truncated);
+}
+
 int pg_sentiments_upsert(store *s, const char *model, const sentiment_row *rows, size_t n, cerr *e) {
     if (!model || !*model || strlen(model) >= MODEL_ID_MAX) return cerr_set(e, CERR_INVALID, "invalid model id");
     if (n == 0) return 0;
     pq_conn *c = pq_acquire(s, e);
     if (!c) return -1;
+    sentiment_batch b = {.model = model, .rows = rows};
     int ret = -1;
-    if (pq_begin(c, e)) goto out;
-    for (size_t i = 0; i < n; i++) {
-        const sentiment *r = &rows[i].s;
-        pq_args a = {.n = 0};
-        arg_i64(&a, rows[i].comment_ref);
-        arg_str(&a, model);
-        arg_str(&a, store_label_str(r->label));
-        for (int k = 0; k < 3; k++) {
-            /* %.9g round-trips a float exactly */
-            snprintf(a.num[a.n], sizeof a.num[0], "%.9g", (double)r->p[k]);
-            arg_str(&a, a.num[a.n]);
-        }
-        arg_bool(&a, r->truncated);
-        if (pq_run(c, PQ_SENTIMENT_UPSERT,
-                   "INSERT INTO sentiments(comment_ref, model, label, p_negative, p_neutral, p_positive, truncated) "
-                   "VALUES($1, $2, $3, $4, $5, $6, $7) ON CONFLICT(comment_ref, model) DO UPDATE SET "
-                   "label = excluded.label, p_negative = excluded.p_negative, p_neutral = excluded.p_neutral, "
-                   "p_positive = excluded.p_positive, truncated = excluded.truncated", &a, NULL, e))
-            goto out;
-    }
-    if (pq_commit(c, e)) goto out;
-    ret = 0;
-out:
+    if (!pq_prepare(c, PQ_SENTIMENT_UPSERT, SQL_SENTIMENT_UPSERT, e) && !pq_begin(c, e) &&
+        !pq_pipeline(c, n, sentiment_step, &b, e) && !pq_commit(c, e))
+        ret = 0;
     pq_rollback(c);
     pq_release(s, c);
     return ret;

@@ -3,9 +3,11 @@
     fake serves, in rank order, with counts and labels from the same selection;
   * the same seed gives the same rows, a reply cap per thread keeps the first replies of each thread;
   * jobs with different policies share one fetch of the post when the stored fetch covers them;
-  * every new option is validated with a field and a reason."""
+  * every new option is validated with a field and a reason.
+Runs on SQLite; test_policy_postgres.sh runs it again on PostgreSQL."""
 import hashlib
 import json
+import os
 import sys
 import urllib.request
 
@@ -44,8 +46,11 @@ def expect_error(srv, body, status, code, field):
 def main():
     with Workdir() as wd:
         tt, tport = start_fake("fake_tiktok.py")
-        srv = Server(wd, {"TIKTOK_CLIENT_KEY": "test-key", "TIKTOK_CLIENT_SECRET": "test-secret",
-                          "CHATTER_TIKTOK_API_URL": f"http://127.0.0.1:{tport}"}, args=["--workers", "2"]).start()
+        env = {"TIKTOK_CLIENT_KEY": "test-key", "TIKTOK_CLIENT_SECRET": "test-secret",
+               "CHATTER_TIKTOK_API_URL": f"http://127.0.0.1:{tport}"}
+        if os.environ.get("CHATTER_TEST_PG_URL"):  # test_policy_postgres.sh: the same checks on PostgreSQL
+            env["DATABASE_URL"] = os.environ["CHATTER_TEST_PG_URL"]
+        srv = Server(wd, env, args=["--workers", "2"]).start()
         try:
             comments = tiktok_official(VIDEO, True)  # id -> (parent, author, published, likes, text)
             order = list(comments)                   # the order the API serves them
