@@ -12,4 +12,5 @@ cc -O2 -std=c17 -D_GNU_SOURCE -I"$root/src" "$root/bench/store_bench.c" "$build/
 # shellcheck source=../tests/pg_env.sh
 source "$root/tests/pg_env.sh"
 pg_env_start
+trap 'pg_env_stop; rm -rf "$out"' EXIT # pg_env_start replaced the trap above
 "$out/store_bench" "$CHATTER_TEST_PG_URL"
