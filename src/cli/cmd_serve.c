@@ -13,7 +13,6 @@
 #include "core/log.h"
 #include "core/util.h"
 #include "sources/resolve.h"
-#include "sources/url.h"
 
 static void usage(FILE *f) {
     fprintf(f,
@@ -49,17 +48,6 @@ static int64_t take_create_token(void *ctx, const char *owner) {
     return ratelimit_take(ctx, owner, &wait_s) ? 0 : wait_s;
 }
 
-/* Short links (TikTok vm./vt./t/) become their canonical video link at job creation, so the stored post
- * is the real one; the reason for a link that does not resolve goes back to the user with that link. */
-static int resolve_link(void *ctx, const char *url, char *out, size_t cap, cerr *e) {
-    (void)ctx;
-    post_url in, res;
-    if (url_parse(url, &in, e) || resolve_short_link(&in, NULL, &res, e)) return -1;
-    if (strlen(res.canonical_url) >= cap) return cerr_set(e, CERR_INVALID, "resolved link is too long");
-    memcpy(out, res.canonical_url, strlen(res.canonical_url) + 1);
-    return 0;
-}
-
 static bool listen_is_loopback(const char *listen) {
     return str_starts_with(listen, "127.") || str_starts_with(listen, "[::1]") || str_starts_with(listen, "localhost:");
 }
@@ -70,6 +58,7 @@ int cmd_serve(int argc, char **argv) {
     api_config ac;
     api_config_defaults(&ac);
     ac.listen = env_or("CHATTER_LISTEN", ac.listen);
+    ac.resolve = resolve_link_text; /* TikTok short links, hop by hop (sources/resolve.h) */
     int64_t v;
     if (cli_env_int("CHATTER_HTTP_THREADS", 1, 256, ac.threads, &v)) return EXIT_USAGE;
     ac.threads = (int)v;
@@ -133,7 +122,6 @@ int cmd_serve(int argc, char **argv) {
         cli_env_int("CHATTER_MAX_ACTIVE_JOBS", 0, 100000, 20, &running_cap))
         return EXIT_USAGE;
     ac.max_running_jobs_per_user = (int)running_cap;
-    ac.resolve = resolve_link;
     int64_t pool;
     if (cli_env_int("CHATTER_SAMPLE_POOL", 1, SAMPLE_POOL_MAX, ac.sample_pool, &pool)) return EXIT_USAGE;
     ac.sample_pool = pool;
