@@ -19,6 +19,8 @@ void api_config_defaults(api_config *c) {
     c->max_urls = 500;
     c->max_comments_limit = 100000;
     c->default_max_comments = 1000;
+    c->sample_pool = 5000;
+    c->max_time_budget_s = 7 * 86400;
     c->connection_timeout_s = 15;
     c->connection_limit = 1024;
     c->per_ip_connection_limit = 64;

@@ -130,6 +130,9 @@ int cmd_serve(int argc, char **argv) {
         cli_env_int("CHATTER_MAX_ACTIVE_JOBS", 0, 100000, 20, &running_cap))
         return EXIT_USAGE;
     ac.max_running_jobs_per_user = (int)running_cap;
+    int64_t pool;
+    if (cli_env_int("CHATTER_SAMPLE_POOL", 1, SAMPLE_POOL_MAX, ac.sample_pool, &pool)) return EXIT_USAGE;
+    ac.sample_pool = pool;
     if (!auth_on && !listen_is_loopback(ac.listen) && !insecure) {
         fprintf(stderr,
                 "chatter serve: refusing to listen on %s without authentication: anyone who can reach it could "

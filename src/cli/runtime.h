@@ -22,6 +22,7 @@ typedef struct runtime {
     analyzer *an;
     source_settings src;
     bool src_loaded;
+    limiter *lim;                /* shared through Redis when redis_url is set */
     pipeline *pl;
 } runtime;
 

@@ -10,6 +10,7 @@
 
 #include "core/log.h"
 #include "core/util.h"
+#include "store/store_common.h"
 
 struct pipeline {
     pipeline_config cfg;
@@ -152,13 +153,94 @@ static bool fetch_covers(const post_fetch_state *ps, const job_options *jo, int6
     if (!ps->fetched_at || now_unix() - ps->fetched_at >= freshness_s) return false;
     if (jo->include_replies && !ps->fetch_replies) return false;
     if (ps->fetch_limit == 0) return true;
-    return jo->max_comments_per_post != 0 && ps->fetch_limit >= jo->max_comments_per_post;
+    int64_t need = store_fetch_limit(jo); /* a sampling job needs its whole pool */
+    return need != 0 && ps->fetch_limit >= need;
 }
 
-/* Fetches the post if no fresh fetch covers this job. Returns 0 and sets *done_msg when the message was
+/* Waits shorter than this are slept through in the worker; longer ones hand the message back. */
+#define INLINE_WAIT_MS 1000
+#define INLINE_WAIT_TRIES 5
+
+/* The job's wall-time budget as an absolute unix time; 0 = none. */
+static int budget_deadline(pipeline *p, const task_info *t, const job_options *jo, int64_t *deadline, cerr *e) {
+    *deadline = 0;
+    if (jo->time_budget_s <= 0) return 0;
+    job_info j;
+    if (p->st->ops->job_get(p->st, t->job_id, NULL, &j, e)) return -1;
+    *deadline = (j.started_at ? j.started_at : now_unix()) + jo->time_budget_s;
+    return 0;
+}
+
+static int fail_task(pipeline *p, const queue_msg *m, const task_info *t, const char *reason, cerr *e) {
+    if (p->st->ops->task_finish(p->st, t->job_id, t->post_ref, TASK_FAILED, reason, analyzer_model_id(p->an), e))
+        return -1;
+    log_info("job %lld post %s failed: %s", (long long)t->job_id, t->post_id, reason);
+    return p->q->ops->ack(p->q, m, e);
+}
+
+static int fail_budget(pipeline *p, const queue_msg *m, const task_info *t, const job_options *jo, cerr *e) {
+    char reason[REASON_MAX];
+    snprintf(reason, sizeof reason, "the job's time budget of %lld s ran out before this post was finished",
+             (long long)jo->time_budget_s);
+    return fail_task(p, m, t, reason, e);
+}
+
+/* Hands the message back for delay_ms with a note on the task; fails it instead when the wait would end
+ * past the job's time budget. */
+static int defer(pipeline *p, const queue_msg *m, const task_info *t, const job_options *jo, int64_t budget_end,
+                 int64_t delay_ms, const char *note, bool bump, cerr *e) {
+    if (budget_end && now_unix() + delay_ms / 1000 >= budget_end) return fail_budget(p, m, t, jo, e);
+    if (p->st->ops->task_note(p->st, t->job_id, t->post_ref, TASK_QUEUED, note, bump, e)) return -1;
+    log_info("job %lld post %s: %s", (long long)t->job_id, t->post_id, note);
+    return p->q->ops->nack(p->q, m, delay_ms, e);
+}
+
+/* Takes a fetch slot of the source from the limiter. Returns 0 with *slot_held, or 0 with *settled when
+ * the message was handed back to wait (rate, concurrency or quota pause). */
+static int limiter_gate(pipeline *p, const queue_msg *m, const task_info *t, const job_options *jo, int64_t budget_end,
+                        const char *name, limiter_slot *slot, bool *slot_held, bool *settled, cerr *e) {
+    *slot_held = false;
+    if (!p->cfg.limiter) return 0;
+    for (int tries = 0;; tries++) {
+        int64_t wait_ms = 0;
+        int v = limiter_acquire(p->cfg.limiter, name, slot, &wait_ms, e);
+        if (v < 0) return -1;
+        if (v == LIMITER_GO) {
+            *slot_held = true;
+            return 0;
+        }
+        if (v != LIMITER_PAUSED && wait_ms <= INLINE_WAIT_MS && tries < INLINE_WAIT_TRIES) {
+            sleep_ms(wait_ms > 0 ? wait_ms : 1);
+            continue;
+        }
+        char when[21], note[REASON_MAX];
+        int64_t until = now_unix() + (wait_ms + 999) / 1000;
+        if (v == LIMITER_PAUSED) {
+            int64_t pu = 0;
+            if (limiter_paused_until(p->cfg.limiter, name, &pu, e)) return -1;
+            if (pu > until) until = pu;
+            format_iso8601(until, when);
+            snprintf(note, sizeof note, "%s is paused (quota exhausted) until %s", name, when);
+        } else {
+            format_iso8601(until, when);
+            snprintf(note, sizeof note, "waiting for rate limit until %s", when);
+        }
+        *settled = true;
+        return defer(p, m, t, jo, budget_end, wait_ms, note, false, e);
+    }
+}
+
+static void release_slot(pipeline *p, const limiter_slot *slot, bool *held) {
+    if (!*held) return;
+    cerr e2;
+    if (limiter_release(p->cfg.limiter, slot, &e2)) log_warn("limiter: %s", e2.msg);
+    *held = false;
+}
+
+/* Fetches the post if no fresh fetch covers this job. Returns 0 and sets *settled when the message was
  * already settled (acked/nacked) here, e.g. on a failure or while another worker holds the fetch. */
-static int fetch_stage(pipeline *p, const queue_msg *m, const task_info *t, const job_options *jo, bool *settled,
-                       unsigned *seed, cerr *e) {
+static int fetch_stage(pipeline *p, const queue_msg *m, const task_info *t, const job_options *jo, int64_t budget_end,
+                       bool *settled, unsigned *seed, cerr *e) {
     store *st = p->st;
     queue *q = p->q;
     *settled = false;
@@ -178,59 +260,101 @@ static int fetch_stage(pipeline *p, const queue_msg *m, const task_info *t, cons
         *settled = true;
         return q->ops->nack(q, m, 2000, e);
     }
+    bool ignored;
     if (st->ops->post_state(st, t->post_ref, &ps, e)) return -1;
-    if (fetch_covers(&ps, jo, p->cfg.freshness_s)) {
-        bool ignored;
+    if (fetch_covers(&ps, jo, p->cfg.freshness_s))
         return st->ops->post_claim(st, t->post_ref, sc.lease_id, 0, &ignored, e); /* release */
+
+    /* Only the fetch that will really happen spends a token. Limits are per source: an Apify-served
+     * platform spends Apify's budget, not the platform's. */
+    const source_ops *src = source_for(p->src, t->platform);
+    const char *lname = src ? src->name : platform_name(t->platform);
+    limiter_slot slot;
+    bool slot_held = false;
+    if (src && limiter_gate(p, m, t, jo, budget_end, lname, &slot, &slot_held, settled, e)) {
+        cerr e2;
+        if (st->ops->post_claim(st, t->post_ref, sc.lease_id, 0, &ignored, &e2)) log_warn("%s", e2.msg);
+        return -1;
+    }
+    if (*settled) { /* the message is handed back: free the post for whoever comes first after the wait */
+        cerr e2;
+        if (st->ops->post_claim(st, t->post_ref, sc.lease_id, 0, &ignored, &e2)) log_warn("%s", e2.msg);
+        return 0;
     }
 
-    const source_ops *src = source_for(p->src, t->platform);
+    int64_t limit = store_fetch_limit(jo);
     fetch_outcome out = {.status = FETCH_FAILED, .expected_count = -1, .retry_after_ms = -1};
     if (!src) {
         snprintf(out.reason, sizeof out.reason, "no source is configured for %s", platform_name(t->platform));
     } else {
+        int64_t deadline = now_ms() + p->cfg.post_timeout_s * 1000;
+        if (budget_end) {
+            int64_t left_ms = (budget_end - now_unix()) * 1000;
+            if (now_ms() + left_ms < deadline) deadline = now_ms() + (left_ms > 0 ? left_ms : 1);
+        }
         fetch_request req = {.platform = t->platform,
                              .post_id = t->post_id,
                              .canonical_url = t->canonical_url,
-                             .max_comments = jo->max_comments_per_post,
+                             .max_comments = limit,
                              .include_replies = jo->include_replies,
-                             .deadline_ms = now_ms() + p->cfg.post_timeout_s * 1000,
+                             .deadline_ms = deadline,
                              .ctx = source_state(p, src)};
         cerr_clear(&sc.err);
-        if (src->fetch(p->src, &req, store_page, &sc, &out, e)) {
+        int rc = src->fetch(p->src, &req, store_page, &sc, &out, e);
+        release_slot(p, &slot, &slot_held);
+        if (rc) {
             if (sc.err.code != CERR_OK) *e = sc.err;
-            bool ignored;
             cerr e2;
             if (st->ops->post_claim(st, t->post_ref, sc.lease_id, 0, &ignored, &e2)) log_warn("%s", e2.msg);
             return -1;
         }
     }
     if (out.status == FETCH_OK) {
-        return st->ops->post_fetched(st, t->post_ref, true, NULL, out.delivered, out.expected_count,
-                                     jo->max_comments_per_post, jo->include_replies, e);
+        return st->ops->post_fetched(st, t->post_ref, true, NULL, out.delivered, out.expected_count, limit,
+                                     jo->include_replies, e);
     }
-    if (st->ops->post_fetched(st, t->post_ref, false, out.reason, out.delivered, out.expected_count,
-                              jo->max_comments_per_post, jo->include_replies, e))
+    if (st->ops->post_fetched(st, t->post_ref, false, out.reason, out.delivered, out.expected_count, limit,
+                              jo->include_replies, e))
         return -1;
     *settled = true;
-    if (out.status == FETCH_RETRY && m->attempts < p->cfg.max_attempts) {
-        int64_t delay = retry_delay_ms(m->attempts, out.retry_after_ms, seed);
+    if (out.status == FETCH_RETRY && out.quota && p->cfg.limiter) {
+        /* every post of this source waits for the reset, not only this one; other sources go on */
+        int64_t after = out.retry_after_ms > 0 ? out.retry_after_ms : 3600 * 1000;
+        int64_t until = now_unix() + (after + 999) / 1000;
+        if (limiter_pause(p->cfg.limiter, lname, until, e)) return -1;
+        char when[21], note[REASON_MAX];
+        format_iso8601(until, when);
+        snprintf(note, sizeof note, "%.150s; %s is paused (quota exhausted) until %s", out.reason, lname, when);
+        return defer(p, m, t, jo, budget_end, after, note, false, e);
+    }
+    if (budget_end && now_unix() >= budget_end) return fail_budget(p, m, t, jo, e);
+    if (out.status == FETCH_RETRY && t->attempts + 1 < p->cfg.max_attempts) {
+        int64_t delay = retry_delay_ms(t->attempts + 1, out.retry_after_ms, seed);
         char when[21], note[REASON_MAX];
         format_iso8601(now_unix() + (delay + 999) / 1000, when);
         snprintf(note, sizeof note, "%.180s; retrying at %s", out.reason, when);
-        if (st->ops->task_note(st, t->job_id, t->post_ref, TASK_QUEUED, note, true, e)) return -1;
-        log_info("job %lld post %s: %s", (long long)t->job_id, t->post_id, note);
-        return q->ops->nack(q, m, delay, e);
+        return defer(p, m, t, jo, budget_end, delay, note, true, e);
     }
     char reason[REASON_MAX];
     if (out.status == FETCH_RETRY)
-        snprintf(reason, sizeof reason, "%.200s (gave up after %d attempts)", out.reason, m->attempts);
+        snprintf(reason, sizeof reason, "%.200s (gave up after %d attempts)", out.reason, t->attempts + 1);
     else
         snprintf(reason, sizeof reason, "%s", out.reason);
-    if (st->ops->task_finish(st, t->job_id, t->post_ref, TASK_FAILED, reason, analyzer_model_id(p->an), e))
-        return -1;
-    log_info("job %lld post %s failed: %s", (long long)t->job_id, t->post_id, reason);
-    return q->ops->ack(q, m, e);
+    return fail_task(p, m, t, reason, e);
+}
+
+/* A note for a finished post whose last fetch brought fewer comments than the platform reports. */
+static void shortfall_note(const post_fetch_state *ps, char *note, size_t cap) {
+    note[0] = '\0';
+    if (!ps->fetched_at || ps->expected_count < 0 || ps->fetched_count >= ps->expected_count) return;
+    if (ps->fetch_limit > 0 && ps->fetched_count >= ps->fetch_limit)
+        snprintf(note, cap, "fetched %lld of the %lld comments the platform reports (stopped at the limit of %lld)",
+                 (long long)ps->fetched_count, (long long)ps->expected_count, (long long)ps->fetch_limit);
+    else
+        snprintf(note, cap,
+                 "the platform reports %lld comments but returned %lld (the rest are deleted, hidden, held for "
+                 "review or not visible to this account)",
+                 (long long)ps->expected_count, (long long)ps->fetched_count);
 }
 
 static int classify_stage(pipeline *p, analyzer_session *sess, const task_info *t, cerr *e) {
@@ -296,11 +420,20 @@ int pipeline_process(pipeline *p, analyzer_session *sess, const queue_msg *m, ce
     }
     if (t.status == TASK_DONE || t.status == TASK_FAILED) return q->ops->ack(q, m, e);
 
+    int64_t budget_end = 0;
+    if (budget_deadline(p, &t, &jo, &budget_end, e)) goto retry_later;
+    if (budget_end && now_unix() >= budget_end) return fail_budget(p, m, &t, &jo, e);
     bool settled = false;
-    if (fetch_stage(p, m, &t, &jo, &settled, &seed, e)) goto retry_later;
+    if (fetch_stage(p, m, &t, &jo, budget_end, &settled, &seed, e)) goto retry_later;
     if (settled) return 0;
+    int64_t kept;
+    if (st->ops->task_select(st, t.job_id, t.post_ref, &kept, e)) goto retry_later;
     if (classify_stage(p, sess, &t, e)) goto retry_later;
-    if (st->ops->task_finish(st, t.job_id, t.post_ref, TASK_DONE, NULL, analyzer_model_id(p->an), e))
+    post_fetch_state ps;
+    char note[REASON_MAX] = "";
+    if (st->ops->post_state(st, t.post_ref, &ps, e)) goto retry_later;
+    shortfall_note(&ps, note, sizeof note);
+    if (st->ops->task_finish(st, t.job_id, t.post_ref, TASK_DONE, note[0] ? note : NULL, analyzer_model_id(p->an), e))
         goto retry_later;
     return q->ops->ack(q, m, e);
 

@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "core/err.h"
+#include "queue/limiter.h"
 #include "queue/queue.h"
 #include "sentiment/analyzer.h"
 #include "sources/source.h"
@@ -22,6 +23,7 @@ typedef struct pipeline_config {
     int64_t post_timeout_s;    /* wall-time budget of one post's fetch (default 900 s) */
     int classify_batch;        /* comments per classify call (default 64) */
     const char *worker_name;   /* prefix of lease owner ids (default host:pid) */
+    limiter *limiter;          /* borrowed: per-source rate, concurrency and quota pause; NULL = none */
 } pipeline_config;
 
 void pipeline_config_defaults(pipeline_config *c);

@@ -452,6 +452,7 @@ const store_ops postgres_store_ops = {
     .post_claim = pg_post_claim,
     .comments_upsert = pg_comments_upsert,
     .post_fetched = pg_post_fetched,
+    .task_select = pg_task_select,
     .task_unclassified = pg_task_unclassified,
     .sentiments_upsert = pg_sentiments_upsert,
     .task_finish = pg_task_finish,

@@ -31,6 +31,7 @@ typedef enum pq_id {
     PQ_TASK_SET_STATUS,
     PQ_POST_STATE,
     PQ_POST_CLAIM,
+    PQ_POST_RELEASE,
     PQ_POST_EXISTS,
     PQ_TOP_BASE,
     PQ_COMMENT_UPSERT,
@@ -49,6 +50,13 @@ typedef enum pq_id {
     PQ_TASK_EXISTS,
     PQ_RESULT_NEXT_POST,
     PQ_RESULT_COMMENTS,
+    PQ_RESULT_COMMENTS_SEL,
+    PQ_TASK_COUNT_SEL,
+    PQ_UNCLASSIFIED_SEL,
+    PQ_SEL_JOB,
+    PQ_SEL_POOL,
+    PQ_SEL_DELETE,
+    PQ_SEL_INSERT,
     PQ_JOBS_ACTIVE,
     PQ_TASKS_STALE,
     PQ_PURGE_JOBS,
@@ -129,6 +137,7 @@ int pg_comments_upsert(store *s, int64_t post_ref, platform p, const comment_rec
                        int64_t first_seq, cerr *e);
 int pg_post_fetched(store *s, int64_t post_ref, bool ok, const char *reason, int64_t fetched_count,
                     int64_t expected_count, int64_t limit, bool replies, cerr *e);
+int pg_task_select(store *s, int64_t job_id, int64_t post_ref, int64_t *kept, cerr *e);
 int pg_task_unclassified(store *s, int64_t job_id, int64_t post_ref, const char *model, int page_size,
                          classify_cb cb, void *ud, cerr *e);
 int pg_sentiments_upsert(store *s, const char *model, const sentiment_row *rows, size_t n, cerr *e);
@@ -145,7 +154,8 @@ int pg_purge(store *s, int64_t before, int64_t *jobs_deleted, int64_t *comments_
 
 #define PQ_TASK_COLUMNS                                                                                  \
     "jp.job_id, jp.post_ref, jp.position, p.platform, p.post_id, p.canonical_url, jp.status, jp.reason, " \
-    "jp.comment_count, jp.classified_count, p.expected_count, jp.attempts"
+    "jp.comment_count, jp.classified_count, p.expected_count, jp.attempts, p.fetched_count, p.fetch_limit, " \
+    "p.fetch_replies, p.fetched_at"
 void pq_read_task(const PGresult *r, int row, task_info *t);
 
 #endif

@@ -30,7 +30,7 @@ int pg_job_create(store *s, const char *owner, const job_options *opt, const pos
         store_options_default(&defaults);
         opt = &defaults;
     }
-    if (opt->max_comments_per_post < 0) return cerr_set(e, CERR_INVALID, "max_comments_per_post must be >= 0");
+    if (store_check_options(opt, e)) return -1;
     post_slot *slots = calloc(n, sizeof *slots);
     if (!slots) return cerr_set(e, CERR_NOMEM, "out of memory");
     for (size_t i = 0; i < n; i++) slots[i] = (post_slot){.p = &posts[i], .index = i};
@@ -54,9 +54,10 @@ int pg_job_create(store *s, const char *owner, const job_options *opt, const pos
     arg_str(&a, options);
     arg_i64(&a, opt->max_comments_per_post);
     arg_bool(&a, opt->include_replies);
+    arg_bool(&a, store_options_selected(opt));
     PGresult *r = pq_exec(c, PQ_JOB_INSERT,
-                          "INSERT INTO jobs(owner, created_at, options, max_comments, include_replies) "
-                          "VALUES($1, $2, $3::jsonb, $4, $5) RETURNING id", &a, e);
+                          "INSERT INTO jobs(owner, created_at, options, max_comments, include_replies, selected) "
+                          "VALUES($1, $2, $3::jsonb, $4, $5, $6) RETURNING id", &a, e);
     if (!r) goto out;
     int64_t id = pq_i64(r, 0, 0);
     PQclear(r);
@@ -160,6 +161,10 @@ void pq_read_task(const PGresult *r, int row, task_info *t) {
     t->classified_count = pq_i64(r, row, 9);
     t->expected_count = pq_i64(r, row, 10);
     t->attempts = (int)pq_i64(r, row, 11);
+    t->fetched_count = pq_i64(r, row, 12);
+    t->fetch_limit = pq_i64(r, row, 13);
+    t->fetch_replies = pq_bool(r, row, 14);
+    t->fetched_at = pq_i64(r, row, 15);
 }
 
 int pg_job_tasks(store *s, int64_t job_id, task_cb cb, void *ud, cerr *e) {

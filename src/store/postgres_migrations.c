@@ -91,6 +91,16 @@ static const char *const scripts[] = {
     "  BEGIN DELETE FROM sentiments WHERE comment_ref = NEW.id; RETURN NEW; END $$;"
     "CREATE TRIGGER comments_text_changed AFTER UPDATE OF text ON comments FOR EACH ROW"
     "  WHEN (OLD.text IS DISTINCT FROM NEW.text) EXECUTE FUNCTION comments_text_changed();",
+    /* 2: the fetch policy (see sqlite_migrations.c). */
+    "ALTER TABLE jobs ADD COLUMN selected BOOLEAN NOT NULL DEFAULT false;"
+    "CREATE TABLE job_comments ("
+    "  job_id BIGINT NOT NULL REFERENCES jobs(id) ON DELETE CASCADE,"
+    "  post_ref BIGINT NOT NULL,"
+    "  rank_no BIGINT NOT NULL,"
+    "  comment_ref BIGINT NOT NULL REFERENCES comments(id) ON DELETE CASCADE,"
+    "  PRIMARY KEY (job_id, post_ref, rank_no)"
+    ");"
+    "CREATE INDEX job_comments_comment ON job_comments(comment_ref);",
 };
 
 const char *const *postgres_migrations = scripts;

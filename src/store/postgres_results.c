@@ -45,6 +45,19 @@ static int post_rows(pq_conn *c, int64_t job_id, const post_cursor *p, const sto
     pq_args a = {.n = 0};
     arg_i64(&a, p->post_ref);
     arg_i64(&a, after);
+    if (v->selected) { /* a selecting job pages by its selection's rank; same columns */
+        arg_i64(&a, job_id);
+        arg_str(&a, p->has_model ? p->model : NULL);
+        arg_i64(&a, want);
+        if (pq_send_rows(c, PQ_RESULT_COMMENTS_SEL,
+                         "SELECT jc.rank_no, c.comment_id, c.parent_id, c.author, c.published_at, c.text, c.like_count, "
+                         "s.label, s.p_negative, s.p_neutral, s.p_positive "
+                         "FROM job_comments jc JOIN comments c ON c.id = jc.comment_ref "
+                         "LEFT JOIN sentiments s ON s.comment_ref = c.id AND s.model = $4 "
+                         "WHERE jc.job_id = $3 AND jc.post_ref = $1 AND jc.rank_no > $2 ORDER BY jc.rank_no LIMIT $5",
+                         &a, e))
+            return -1;
+    } else {
     arg_i64(&a, v->seq_max);
     arg_bool(&a, v->replies);
     arg_i64(&a, v->top_max);
@@ -57,6 +70,7 @@ static int post_rows(pq_conn *c, int64_t job_id, const post_cursor *p, const sto
                      "WHERE c.post_ref = $1 AND c.seq > $2 AND c.seq < $3 AND ($4 OR c.top_seq < $5) "
                      "ORDER BY c.seq LIMIT $7", &a, e))
         return -1;
+    }
     int ret = 0;
     PGresult *r;
     /* Every result is read even after an error or a stop: the connection must be idle when it goes back. */
@@ -101,11 +115,14 @@ int pg_results_page(store *s, int64_t job_id, int after_pos, int64_t after_seq, 
     int ret = 0;
     pq_args a = {.n = 0};
     arg_i64(&a, job_id);
-    PGresult *r = pq_exec(c, PQ_JOB_VIEW, "SELECT max_comments, include_replies FROM jobs WHERE id = $1", &a, e);
+    PGresult *r = pq_exec(c, PQ_JOB_VIEW, "SELECT max_comments, include_replies, selected FROM jobs WHERE id = $1", &a, e);
     store_view v = {0};
     if (!r) ret = -1;
     else if (PQntuples(r) != 1) ret = cerr_set(e, CERR_NOTFOUND, "job %lld not found", (long long)job_id);
-    else v = store_view_of(pq_i64(r, 0, 0), pq_bool(r, 0, 1));
+    else {
+        v = store_view_of(pq_i64(r, 0, 0), pq_bool(r, 0, 1));
+        v.selected = pq_bool(r, 0, 2);
+    }
     PQclear(r);
     int from = after_pos < 0 ? 0 : after_pos;
     while (!ret && *count < limit) {

@@ -19,12 +19,15 @@ static int job_view(pq_conn *c, int64_t job_id, bool lock, store_view *v, cerr *
     pq_args a = {.n = 0};
     arg_i64(&a, job_id);
     PGresult *r = lock ? pq_exec(c, PQ_JOB_LOCK,
-                                 "SELECT max_comments, include_replies FROM jobs WHERE id = $1 FOR UPDATE", &a, e)
-                       : pq_exec(c, PQ_JOB_VIEW, "SELECT max_comments, include_replies FROM jobs WHERE id = $1", &a, e);
+                                 "SELECT max_comments, include_replies, selected FROM jobs WHERE id = $1 FOR UPDATE", &a, e)
+                       : pq_exec(c, PQ_JOB_VIEW, "SELECT max_comments, include_replies, selected FROM jobs WHERE id = $1",
+                                 &a, e);
     if (!r) return -1;
     int ret = 0;
-    if (PQntuples(r) == 1) *v = store_view_of(pq_i64(r, 0, 0), pq_bool(r, 0, 1));
-    else ret = cerr_set(e, CERR_NOTFOUND, "job %lld not found", (long long)job_id);
+    if (PQntuples(r) == 1) {
+        *v = store_view_of(pq_i64(r, 0, 0), pq_bool(r, 0, 1));
+        v->selected = pq_bool(r, 0, 2);
+    } else ret = cerr_set(e, CERR_NOTFOUND, "job %lld not found", (long long)job_id);
     PQclear(r);
     return ret;
 }
@@ -78,7 +81,7 @@ int pg_task_start(store *s, int64_t job_id, int64_t post_ref, task_info *out, jo
     }
     pq_read_task(r, 0, out);
     job_options o;
-    int rc = store_options_parse(pq_str(r, 0, 12), &o, e);
+    int rc = store_options_parse(pq_str(r, 0, 16), &o, e);
     PQclear(r);
     if (rc) goto out;
     if (opt) *opt = o;
@@ -155,6 +158,15 @@ int pg_post_claim(store *s, int64_t post_ref, const char *worker, int64_t lease_
     pq_args a = {.n = 0};
     arg_i64(&a, post_ref);
     arg_str(&a, worker);
+    if (lease_s == 0) {
+        int ret = pq_run(c, PQ_POST_RELEASE,
+                         "UPDATE posts SET claimed_by = '', lease_until = 0 WHERE id = $1 AND claimed_by = $2", &a,
+                         &n, e);
+        if (!ret && n > 0) *claimed = true;
+        else if (!ret) ret = post_exists(c, post_ref, e);
+        pq_release(s, c);
+        return ret;
+    }
     arg_i64(&a, now + lease_s);
     arg_i64(&a, now);
     /* The row lock of the UPDATE is the compare-and-set: a second claimer waits, then re-checks the
@@ -301,15 +313,26 @@ int pg_task_unclassified(store *s, int64_t job_id, int64_t post_ref, const char 
         pq_args a = {.n = 0};
         arg_i64(&a, post_ref);
         arg_i64(&a, after);
+        PGresult *r;
+        if (v.selected) {
+            arg_i64(&a, job_id);
+            arg_str(&a, model);
+            arg_i64(&a, page_size);
+            r = pq_exec(c, PQ_UNCLASSIFIED_SEL,
+                        "SELECT c.id, c.text, jc.rank_no FROM job_comments jc JOIN comments c ON c.id = jc.comment_ref "
+                        "WHERE jc.job_id = $3 AND jc.post_ref = $1 AND jc.rank_no > $2 AND NOT EXISTS (SELECT 1 FROM "
+                        "sentiments s WHERE s.comment_ref = c.id AND s.model = $4) ORDER BY jc.rank_no LIMIT $5", &a, e);
+        } else {
         arg_i64(&a, v.seq_max);
         arg_bool(&a, v.replies);
         arg_i64(&a, v.top_max);
         arg_str(&a, model);
         arg_i64(&a, page_size);
-        PGresult *r = pq_exec(c, PQ_UNCLASSIFIED,
+        r = pq_exec(c, PQ_UNCLASSIFIED,
                               "SELECT c.id, c.text, c.seq FROM comments c WHERE c.post_ref = $1 AND c.seq > $2 "
                               "AND c.seq < $3 AND ($4 OR c.top_seq < $5) AND NOT EXISTS (SELECT 1 FROM sentiments s "
                               "WHERE s.comment_ref = c.id AND s.model = $6) ORDER BY c.seq LIMIT $7", &a, e);
+        }
         pq_release(s, c); /* the callback writes sentiments through the store */
         if (!r) {
             ret = -1;
@@ -375,15 +398,25 @@ static int derive_counters(pq_conn *c, int64_t job_id, int64_t post_ref, const s
     pq_args a = {.n = 0};
     arg_i64(&a, job_id);
     arg_i64(&a, post_ref);
+    PGresult *r;
+    if (v->selected) {
+        r = pq_exec(c, PQ_TASK_COUNT_SEL,
+                    "SELECT count(*), count(s.label), count(*) FILTER (WHERE s.label = 'negative'), "
+                    "count(*) FILTER (WHERE s.label = 'neutral'), count(*) FILTER (WHERE s.label = 'positive') "
+                    "FROM job_comments jc JOIN job_posts jp ON jp.job_id = $1 AND jp.post_ref = $2 "
+                    "LEFT JOIN sentiments s ON s.comment_ref = jc.comment_ref AND s.model = jp.model "
+                    "WHERE jc.job_id = $1 AND jc.post_ref = $2", &a, e);
+    } else {
     arg_i64(&a, v->seq_max);
     arg_bool(&a, v->replies);
     arg_i64(&a, v->top_max);
-    PGresult *r = pq_exec(c, PQ_TASK_COUNT,
+    r = pq_exec(c, PQ_TASK_COUNT,
                           "SELECT count(*), count(s.label), count(*) FILTER (WHERE s.label = 'negative'), "
                           "count(*) FILTER (WHERE s.label = 'neutral'), count(*) FILTER (WHERE s.label = 'positive') "
                           "FROM comments c JOIN job_posts jp ON jp.job_id = $1 AND jp.post_ref = $2 "
                           "LEFT JOIN sentiments s ON s.comment_ref = c.id AND s.model = jp.model "
                           "WHERE c.post_ref = $2 AND c.seq < $3 AND ($4 OR c.top_seq < $5)", &a, e);
+    }
     if (!r) return -1;
     a.n = 0;
     arg_i64(&a, job_id);
@@ -477,5 +510,96 @@ int pg_task_note(store *s, int64_t job_id, int64_t post_ref, task_status ts, con
         PQclear(r);
     }
     pq_release(s, c);
+    return ret;
+}
+
+int pg_task_select(store *s, int64_t job_id, int64_t post_ref, int64_t *kept, cerr *e) {
+    *kept = -1;
+    pq_conn *c = pq_acquire(s, e);
+    if (!c) return -1;
+    int ret = -1;
+    store_pool_item *items = NULL;
+    size_t n = 0, k = 0;
+    char *ids = NULL;
+    /* The job row lock serialises this with the job's finishers; the pool is read in the same
+     * transaction as the selection is written. */
+    if (pq_begin(c, e)) goto out;
+    pq_args a = {.n = 0};
+    arg_i64(&a, job_id);
+    PGresult *r = pq_exec(c, PQ_SEL_JOB, "SELECT options::text FROM jobs WHERE id = $1 FOR UPDATE", &a, e);
+    if (!r) goto out;
+    job_options o;
+    int rc = PQntuples(r) == 1 ? store_options_parse(pq_str(r, 0, 0), &o, e)
+                               : cerr_set(e, CERR_NOTFOUND, "job %lld not found", (long long)job_id);
+    PQclear(r);
+    if (rc) goto out;
+    if (!store_options_selected(&o)) {
+        ret = 0;
+        goto out;
+    }
+    store_view pv = store_view_of(o.sample_pool, o.include_replies);
+    a.n = 0;
+    arg_i64(&a, post_ref);
+    arg_i64(&a, pv.seq_max);
+    arg_bool(&a, pv.replies);
+    arg_i64(&a, pv.top_max);
+    arg_i64(&a, SAMPLE_POOL_MAX);
+    r = pq_exec(c, PQ_SEL_POOL,
+                "SELECT id, comment_id, parent_id, like_count, published_at, seq FROM comments "
+                "WHERE post_ref = $1 AND seq < $2 AND ($3 OR top_seq < $4) ORDER BY seq LIMIT $5", &a, e);
+    if (!r) goto out;
+    int rows = PQntuples(r);
+    items = calloc(rows > 0 ? (size_t)rows : 1, sizeof *items);
+    if (!items) {
+        PQclear(r);
+        cerr_set(e, CERR_NOMEM, "out of memory");
+        goto out;
+    }
+    for (int i = 0; i < rows; i++) {
+        store_pool_item *it = &items[n++];
+        it->comment_ref = pq_i64(r, i, 0);
+        it->like_count = pq_i64(r, i, 3);
+        store_copy(it->published_at, sizeof it->published_at, pq_str(r, i, 4));
+        it->seq = pq_i64(r, i, 5);
+        if (!PQgetisnull(r, i, 2) && !(it->parent_id = strdup(pq_str(r, i, 2)))) {
+            PQclear(r);
+            cerr_set(e, CERR_NOMEM, "out of memory");
+            goto out;
+        }
+        if (o.sampling == SAMPLING_RANDOM && store_sample_key(o.seed, pq_str(r, i, 1), &it->key, e)) {
+            PQclear(r);
+            goto out;
+        }
+    }
+    PQclear(r);
+    if (store_select(items, n, &o, &k, e)) goto out;
+    a.n = 0;
+    arg_i64(&a, job_id);
+    arg_i64(&a, post_ref);
+    if (pq_run(c, PQ_SEL_DELETE, "DELETE FROM job_comments WHERE job_id = $1 AND post_ref = $2", &a, NULL, e)) goto out;
+    /* The whole selection in one statement: an array literal of comment ids, ranked by position. */
+    ids = malloc(k * 21 + 3);
+    if (!ids) {
+        cerr_set(e, CERR_NOMEM, "out of memory");
+        goto out;
+    }
+    size_t len = 0;
+    ids[len++] = '{';
+    for (size_t i = 0; i < k; i++) len += (size_t)sprintf(ids + len, i ? ",%lld" : "%lld", (long long)items[i].comment_ref);
+    ids[len++] = '}';
+    ids[len] = '\0';
+    arg_str(&a, ids);
+    if (pq_run(c, PQ_SEL_INSERT,
+               "INSERT INTO job_comments(job_id, post_ref, rank_no, comment_ref) "
+               "SELECT $1, $2, t.ord - 1, t.ref FROM unnest($3::bigint[]) WITH ORDINALITY AS t(ref, ord)", &a, NULL, e) ||
+        pq_commit(c, e))
+        goto out;
+    *kept = (int64_t)k;
+    ret = 0;
+out:
+    pq_rollback(c);
+    pq_release(s, c);
+    store_pool_free(items, n);
+    free(ids);
     return ret;
 }

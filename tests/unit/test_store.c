@@ -18,6 +18,7 @@
 
 #include "core/util.h"
 #include "store/store.h"
+#include "store/store_common.h"
 
 /* The backend under test: set before each group runs (test code may keep globals). */
 static const char *g_url;
@@ -483,6 +484,18 @@ static void test_claim_lease(void **state) {
     cerr e = {0};
     assert_int_equal(OPS(f)->post_claim(f->s, post + 1000, "w1", 60, &got, &e), -1);
     assert_int_equal(e.code, CERR_NOTFOUND);
+    /* lease 0 gives it back, but only for its holder */
+    OK(OPS(f)->post_claim(f->s, post, "w1", 0, &got, E));
+    assert_false(got);
+    OK(OPS(f)->post_state(f->s, post, &ps, E));
+    assert_string_equal(ps.claimed_by, "w2");
+    OK(OPS(f)->post_claim(f->s, post, "w2", 0, &got, E));
+    assert_true(got);
+    OK(OPS(f)->post_state(f->s, post, &ps, E));
+    assert_string_equal(ps.claimed_by, "");
+    OK(OPS(f)->post_claim(f->s, post, "w1", 60, &got, E)); /* free at once, not after the lease */
+    assert_true(got);
+    assert_int_equal(OPS(f)->post_claim(f->s, post, "w1", -1, &got, &e), -1);
 
     /* Eight threads race for a free post: exactly one wins. */
     int64_t post2 = post_ref_at(f, job, 1);
@@ -1024,6 +1037,163 @@ static void test_results_1m_rows(void **state) {
 #endif
 }
 
+/* ---- fetch policy: a selecting job records its selection once, and counts, classification and CSV
+ * all read it ---- */
+
+static int64_t make_policy_job(fixture *f, const char *id, const job_options *in) {
+    post_url p = yt(id);
+    job_options o = *in;
+    strcpy(o.analyzer, "vader");
+    int64_t job = 0;
+    OK(OPS(f)->job_create(f->s, "alice", &o, &p, 1, &job, E));
+    return job;
+}
+
+/* 12 comments of one post: top-level t0..t7 with replies r1a..r1c (to t1) and r5a (to t5). Likes and
+ * publication times differ so that `top` and `newest` each give one definite order. */
+static void put_policy_comments(fixture *f, int64_t post_ref) {
+    static const struct {
+        const char *id, *parent, *when;
+        int64_t likes;
+    } c[] = {
+        {"t0", NULL, "2024-01-05T00:00:00Z", 3}, {"t1", NULL, "2024-01-02T00:00:00Z", 50},
+        {"r1a", "t1", "2024-01-09T00:00:00Z", 7}, {"r1b", "t1", "2024-01-10T00:00:00Z", 1},
+        {"r1c", "t1", "2024-01-11T00:00:00Z", 9}, {"t2", NULL, NULL, 50},
+        {"t3", NULL, "2024-01-08T00:00:00Z", -1}, {"t4", NULL, "2024-01-01T00:00:00Z", 12},
+        {"t5", NULL, "2024-01-03T00:00:00Z", 0}, {"r5a", "t5", "2024-01-04T00:00:00Z", 2},
+        {"t6", NULL, "2024-01-07T00:00:00Z", 12}, {"t7", NULL, "2024-01-06T00:00:00Z", 4},
+    };
+    comment_rec recs[12];
+    char texts[12][32];
+    for (int i = 0; i < 12; i++) {
+        snprintf(texts[i], sizeof texts[i], "text of %s", c[i].id);
+        recs[i] = (comment_rec){.comment_id = c[i].id, .parent_id = c[i].parent, .author = "a", .text = texts[i],
+                                .published_at = c[i].when, .like_count = c[i].likes};
+    }
+    OK(OPS(f)->comments_upsert(f->s, post_ref, PLATFORM_YOUTUBE, recs, 6, 0, E));
+    OK(OPS(f)->comments_upsert(f->s, post_ref, PLATFORM_YOUTUBE, recs + 6, 6, 6, E));
+}
+
+static void select_and_finish(fixture *f, int64_t job, int64_t post, int64_t want_kept) {
+    int64_t kept = -2;
+    char model[32]; /* one model per job: each job classifies its whole selection */
+    snprintf(model, sizeof model, "m%lld", (long long)job);
+    OK(OPS(f)->task_start(f->s, job, post, &(task_info){0}, NULL, E));
+    OK(OPS(f)->task_select(f->s, job, post, &kept, E));
+    assert_int_equal(kept, want_kept);
+    assert_int_equal(classify_all(f, job, post, model, LABEL_POSITIVE), want_kept < 0 ? 12 : want_kept);
+    finish(f, job, post, TASK_DONE, NULL, model);
+    job_info j;
+    OK(OPS(f)->job_get(f->s, job, NULL, &j, E));
+    if (want_kept >= 0) {
+        assert_int_equal(j.comments_fetched, want_kept);
+        assert_int_equal(j.comments_classified, want_kept);
+        assert_int_equal(j.labels[LABEL_POSITIVE], want_kept);
+    }
+}
+
+static void test_policy_selection(void **state) {
+    fixture *f = *state;
+    const char *vid = "ppppppppppp";
+    job_options top = {.max_comments_per_post = 4, .include_replies = true, .sampling = SAMPLING_TOP, .sample_pool = 100};
+    int64_t jtop = make_policy_job(f, vid, &top);
+    int64_t post = post_ref_at(f, jtop, 0);
+    put_policy_comments(f, post);
+    select_and_finish(f, jtop, post, 4);
+    rows r;
+    const char *want_top[] = {"t1", "t2", "t4", "t6"}; /* 50, 50 (tie: fetch order), 12, 12 */
+    all_rows(f, jtop, 1, &r);
+    assert_ids(&r, want_top, 4);
+    for (int i = 0; i < 4; i++) assert_string_equal(r.labels[i], "positive");
+
+    /* newest without replies: top-level only, unknown time last */
+    job_options newest = {.max_comments_per_post = 0, .sampling = SAMPLING_NEWEST, .sample_pool = 100};
+    int64_t jnew = make_policy_job(f, vid, &newest);
+    select_and_finish(f, jnew, post, 8);
+    const char *want_new[] = {"t3", "t6", "t7", "t0", "t5", "t1", "t4", "t2"};
+    all_rows(f, jnew, 3, &r);
+    assert_ids(&r, want_new, 8);
+
+    /* first with one reply per thread: fetch order, r1b, r1c dropped */
+    job_options cap = {.max_comments_per_post = 0, .include_replies = true, .max_replies_per_thread = 1, .sample_pool = 100};
+    int64_t jcap = make_policy_job(f, vid, &cap);
+    select_and_finish(f, jcap, post, 10);
+    const char *want_cap[] = {"t0", "t1", "r1a", "t2", "t3", "t4", "t5", "r5a", "t6", "t7"};
+    all_rows(f, jcap, 4, &r);
+    assert_ids(&r, want_cap, 10);
+
+    /* the pool bounds what is sampled: the first 5 comments in fetch order (replies count) */
+    job_options small = {.max_comments_per_post = 2, .include_replies = true, .sampling = SAMPLING_TOP, .sample_pool = 5};
+    int64_t jsmall = make_policy_job(f, vid, &small);
+    select_and_finish(f, jsmall, post, 2);
+    const char *want_small[] = {"t1", "r1c"};
+    all_rows(f, jsmall, 10, &r);
+    assert_ids(&r, want_small, 2);
+
+    /* random: the 3 smallest SHA-256 keys among the 12; the same again on a re-select, and the CSV shows
+     * them in key order */
+    job_options rnd = {.max_comments_per_post = 3, .include_replies = true, .sampling = SAMPLING_RANDOM, .seed = 42,
+                       .sample_pool = 100};
+    int64_t jrnd = make_policy_job(f, vid, &rnd);
+    select_and_finish(f, jrnd, post, 3);
+    const char *all_ids[] = {"t0", "t1", "r1a", "r1b", "r1c", "t2", "t3", "t4", "t5", "r5a", "t6", "t7"};
+    uint64_t keys[12];
+    for (int i = 0; i < 12; i++) OK(store_sample_key(42, all_ids[i], &keys[i], E));
+    const char *want_rnd[3];
+    bool used[12] = {false};
+    for (int k = 0; k < 3; k++) {
+        int best = -1;
+        for (int i = 0; i < 12; i++)
+            if (!used[i] && (best < 0 || keys[i] < keys[best])) best = i;
+        used[best] = true;
+        want_rnd[k] = all_ids[best];
+    }
+    all_rows(f, jrnd, 2, &r);
+    assert_ids(&r, want_rnd, 3);
+    int64_t kept = 0;
+    OK(OPS(f)->task_select(f->s, jrnd, post, &kept, E));
+    all_rows(f, jrnd, 1000, &r);
+    assert_ids(&r, want_rnd, 3);
+    rnd.seed = 43;
+    int64_t jrnd2 = make_policy_job(f, vid, &rnd);
+    select_and_finish(f, jrnd2, post, 3);
+    rows r2;
+    all_rows(f, jrnd2, 1000, &r2);
+    assert_int_equal(r2.n, 3);
+
+    /* a plain job keeps the range view: task_select is a no-op */
+    job_options plain = {.max_comments_per_post = 0, .include_replies = true};
+    int64_t jplain = make_policy_job(f, vid, &plain);
+    select_and_finish(f, jplain, post, -1);
+    all_rows(f, jplain, 1000, &r);
+    assert_int_equal(r.n, 12);
+
+    /* the policy survives the round trip through the job row */
+    job_info j;
+    OK(OPS(f)->job_get(f->s, jrnd, NULL, &j, E));
+    assert_int_equal(j.options.sampling, SAMPLING_RANDOM);
+    assert_int_equal(j.options.seed, 42);
+    assert_int_equal(j.options.sample_pool, 100);
+    OK(OPS(f)->job_get(f->s, jcap, NULL, &j, E));
+    assert_int_equal(j.options.max_replies_per_thread, 1);
+
+    /* bad policies are refused before any write */
+    cerr e = {0};
+    job_options bad = {.sampling = SAMPLING_TOP, .sample_pool = 0};
+    post_url p = yt(vid);
+    int64_t id;
+    assert_int_equal(OPS(f)->job_create(f->s, "alice", &bad, &p, 1, &id, &e), -1);
+    assert_int_equal(e.code, CERR_INVALID);
+
+    /* deleting a job drops its selection with it */
+    OK(OPS(f)->job_delete(f->s, jtop, NULL, E));
+    char sql[128];
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM job_comments WHERE job_id = %lld", (long long)jtop);
+    assert_int_equal(raw_i64(f, sql), 0);
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM job_comments WHERE job_id = %lld", (long long)jrnd);
+    assert_int_equal(raw_i64(f, sql), 3);
+}
+
 int main(void) {
     const char *env = getenv("CHATTER_TEST_STORE_URLS");
     char *urls = strdup(env && *env ? env : "sqlite-temp");
@@ -1044,6 +1214,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_sweep_ops, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reconnect, setup, teardown),
         cmocka_unit_test_setup_teardown(test_results_1m_rows, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_policy_selection, setup, teardown),
     };
     int failed = 0;
     char *save = NULL;
