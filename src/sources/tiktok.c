@@ -166,6 +166,16 @@ static call_result get_token(tiktok_client *c, const source_settings *s, const r
     return res;
 }
 
+/* The Research API's daily limits (1,000 requests, 100,000 records) reset at 00:00 UTC (research-api-faq,
+ * platform-apis.md section 3.4); TikTok sends no reset time of its own. */
+int64_t tiktok_quota_reset_unix(int64_t now) { return (now / 86400 + 1) * 86400; }
+
+/* Whether an error code or message speaks of the (daily) quota; TikTok's wording for it is UNCONFIRMED, so
+ * any mention of "quota" counts. */
+static bool names_quota(const char *s) {
+    return s && strcasestr(s, "quota") != NULL;
+}
+
 typedef struct tt_call {
     tiktok_client *client;
     const source_settings *s;
@@ -231,9 +241,15 @@ static call_result list_call(tt_call *tc, const char *field, const char *id, int
             outcome_set(tc->out, FETCH_FAILED, "TikTok rejected a freshly issued access token");
         } else if (code && (strcmp(code, "scope_not_authorized") == 0 || strcmp(code, "scope_permission_missed") == 0)) {
             outcome_set(tc->out, FETCH_FAILED, "the TikTok client is not authorized for the Research API (%s)", code);
-        } else if ((code && strcmp(code, "rate_limit_exceeded") == 0) || status == 429) {
-            outcome_set(tc->out, FETCH_RETRY, "TikTok API rate limit exceeded");
-            tc->out->retry_after_ms = retry_after;
+        } else if ((code && strcmp(code, "rate_limit_exceeded") == 0) || status == 429 || names_quota(code) ||
+                   names_quota(msg)) {
+            /* retry_http already waited out what a short burst limit would need, so what is left is the
+             * daily request quota: every TikTok post waits for it */
+            outcome_set(tc->out, FETCH_RETRY, "TikTok API daily quota exhausted (%s)",
+                        code && *code ? code : "HTTP 429");
+            tc->out->quota = true;
+            int64_t now = now_unix();
+            tc->out->retry_after_ms = retry_after >= 0 ? retry_after : (tiktok_quota_reset_unix(now) - now) * 1000;
         } else if ((code && strcmp(code, "internal_error") == 0) || status >= 500 || status == 0) {
             outcome_set(tc->out, FETCH_RETRY, "TikTok API internal error (HTTP %ld)", status);
             tc->out->retry_after_ms = retry_after;

@@ -38,6 +38,11 @@ Videos (comments are synthetic, seeded by the video id, so every run serves the 
   7000000000000000011  BIG: 1100 comments. With --cursor-cap 1000 (the "top 1000 comments only" rule, which is
                        UNCONFIRMED, so it is off by default) a request with cursor + max_count > 1000 gets
                        400 invalid_params.
+  7000000000000000012  QUOTA429: always 429 rate_limit_exceeded without Retry-After (the daily request quota is
+                       spent; chatter pauses TikTok until the next 00:00 UTC).
+  7000000000000000013  QUOTARA: always 429 rate_limit_exceeded with Retry-After: 120.
+  7000000000000000014  DAILYQUOTA: 403 code "daily_quota_limit_exceeded", message "Daily quota limit exceeded
+                       for the Research API" (TikTok's wording for this case is UNCONFIRMED).
 
 Short links (path = host + path of the public link; User-Agent must start with facebookexternalhit,
 otherwise 200 without Location, as TikTok now does for some bots)
@@ -62,7 +67,7 @@ from fakecommon import Handler, arg_parser, seeded, serve, synth_text
 NORMAL = 7106594312292453675
 SPECIAL = {7000000000000000001 + k: name for k, name in enumerate(
     ["EMPTY", "DUPS", "AUTH401", "RATE429", "FLAKY500", "PRIVATE", "PRIVATE403", "INVALID", "DOWN", "REPEAT",
-     "BIG"])}
+     "BIG", "QUOTA429", "QUOTARA", "DAILYQUOTA"])}
 COUNTS = {"EMPTY": 0, "DUPS": 150, "AUTH401": 20, "RATE429": 20, "FLAKY500": 20, "REPEAT": 10, "BIG": 1100}
 ALL_FIELDS = ["id", "video_id", "text", "like_count", "reply_count", "parent_comment_id", "create_time"]
 VIDEO_URL = "https://www.tiktok.com/@fake.user/video/%d" % NORMAL
@@ -199,6 +204,13 @@ class TikTok(Handler):
                                   "request.")
         if name == "RATE429" and n == 1:
             return self.api_error(429, "rate_limit_exceeded", "API rate limit was exceeded", {"Retry-After": "1"})
+        if name == "QUOTA429":
+            return self.api_error(429, "rate_limit_exceeded", "API rate limit was exceeded")
+        if name == "QUOTARA":
+            return self.api_error(429, "rate_limit_exceeded", "API rate limit was exceeded", {"Retry-After": "120"})
+        if name == "DAILYQUOTA":
+            return self.api_error(403, "daily_quota_limit_exceeded", "Daily quota limit exceeded for the Research "
+                                  "API")
         if (name == "FLAKY500" and n <= 2) or name == "DOWN":
             return self.api_error(500, "internal_error", "Something went wrong. Please try again later.")
         if name == "PRIVATE":

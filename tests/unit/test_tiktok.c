@@ -219,6 +219,61 @@ static void test_500_forever_is_retry(void **state) {
     assert_int_equal(fake_stat(&fake, "list", VIDEO("09")), 3);
 }
 
+/* A 429 that outlasts the retries is the daily quota: the whole source waits for 00:00 UTC. */
+static void test_quota_until_utc_midnight(void **state) {
+    fixture *f = *state;
+    f->s.max_retries = 2;
+    int64_t before = now_unix();
+    assert_int_equal(run(f, VIDEO("12"), 0, false), 0);
+    int64_t after = now_unix();
+    assert_int_equal(f->out.status, FETCH_RETRY);
+    assert_true(f->out.quota);
+    assert_non_null(strstr(f->out.reason, "quota"));
+    assert_int_equal(fake_stat(&fake, "list", VIDEO("12")), 3); /* the in-request retries came first */
+    int64_t midnight = (after / 86400 + 1) * 86400;
+    int64_t until = before + f->out.retry_after_ms / 1000;
+    assert_true(f->out.retry_after_ms > 0 && f->out.retry_after_ms <= 86400 * 1000);
+    assert_true(until >= midnight - (after - before) - 1 && until <= midnight);
+    assert_int_equal(f->got.n, 0);
+}
+
+static void test_quota_honours_retry_after(void **state) {
+    fixture *f = *state;
+    assert_int_equal(run(f, VIDEO("13"), 0, false), 0);
+    assert_int_equal(f->out.status, FETCH_RETRY);
+    assert_true(f->out.quota);
+    assert_int_equal(f->out.retry_after_ms, 120000);
+    /* 120 s is more than retry_max_ms: no in-request wait, one call */
+    assert_int_equal(fake_stat(&fake, "list", VIDEO("13")), 1);
+}
+
+static void test_quota_named_in_error(void **state) {
+    fixture *f = *state;
+    assert_int_equal(run(f, VIDEO("14"), 0, false), 0);
+    assert_int_equal(f->out.status, FETCH_RETRY);
+    assert_true(f->out.quota);
+    assert_non_null(strstr(f->out.reason, "daily_quota_limit_exceeded"));
+    int64_t now = now_unix();
+    assert_true(f->out.retry_after_ms / 1000 <= tiktok_quota_reset_unix(now) - now + 1);
+    assert_true(f->out.retry_after_ms > 0);
+}
+
+static void test_quota_reset_time(void **state) {
+    (void)state;
+    assert_int_equal(tiktok_quota_reset_unix(1719731524), 1719792000); /* 2024-06-30T07:12:04Z -> 07-01 */
+    assert_int_equal(tiktok_quota_reset_unix(1719792000), 1719792000 + 86400); /* exactly midnight: next */
+    assert_int_equal(tiktok_quota_reset_unix(1719791999), 1719792000);
+}
+
+/* transient errors that are not the quota never set the flag */
+static void test_transient_is_not_quota(void **state) {
+    fixture *f = *state;
+    f->s.max_retries = 1;
+    assert_int_equal(run(f, VIDEO("09"), 0, false), 0);
+    assert_int_equal(f->out.status, FETCH_RETRY);
+    assert_false(f->out.quota);
+}
+
 static void test_not_disclosed(void **state) {
     fixture *f = *state;
     const char *videos[] = {VIDEO("06"), VIDEO("07")}; /* 400 invalid_params and 403 forms */
@@ -359,6 +414,11 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_429_retried_after_retry_after, setup, teardown),
         cmocka_unit_test_setup_teardown(test_500_retried, setup, teardown),
         cmocka_unit_test_setup_teardown(test_500_forever_is_retry, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_quota_until_utc_midnight, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_quota_honours_retry_after, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_quota_named_in_error, setup, teardown),
+        cmocka_unit_test(test_quota_reset_time),
+        cmocka_unit_test_setup_teardown(test_transient_is_not_quota, setup, teardown),
         cmocka_unit_test_setup_teardown(test_not_disclosed, setup, teardown),
         cmocka_unit_test_setup_teardown(test_invalid_params, setup, teardown),
         cmocka_unit_test_setup_teardown(test_empty, setup, teardown),
