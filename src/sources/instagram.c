@@ -32,6 +32,11 @@
 #define IG_RELIST_MS 60000
 #define IG_SHORTCODE_MAX 64
 #define IG_URL_MAX 4096
+/* How long Instagram is paused after throttling when the usage headers name no time: Graph's rolling
+ * windows are an hour for app limits and a day for BUC limits; an hour is the shorter guess, and a post
+ * that meets the throttle again just pauses the source again. */
+#define IG_THROTTLE_WAIT_MS (60 * 60 * 1000)
+#define IG_REGAIN_MAX_MIN (7 * 24 * 60) /* cap on a header's estimate: a week */
 
 typedef struct media_entry {
     char shortcode[IG_SHORTCODE_MAX];
@@ -113,7 +118,37 @@ static int edge_url(const source_settings *s, buf *u, const char *node, const ch
     return rc;
 }
 
-static bool throttled(json_int_t code) { return code == 4 || code == 17 || code == 32 || code == 613; }
+/* App / user / page / custom throttling, and the Instagram-specific one seen in community reports (80002,
+ * UNCONFIRMED). Throttling ends the fetch with fetch_outcome.quota: the whole source waits, because the
+ * limits are per app and per account, not per post. */
+static bool throttled(json_int_t code) {
+    return code == 4 || code == 17 || code == 32 || code == 613 || code == 80002;
+}
+
+static int64_t regain_of(json_t *entry, int64_t best) {
+    json_t *v = json_object_get(entry, "estimated_time_to_regain_access");
+    if (json_is_integer(v) && json_integer_value(v) > best) return json_integer_value(v);
+    return best;
+}
+
+int64_t instagram_regain_minutes(const char *buc, const char *app) {
+    int64_t best = -1;
+    json_t *j = buc && *buc ? json_loads(buc, 0, NULL) : NULL;
+    const char *k;
+    json_t *v;
+    /* {"<business id>": [{"type": "instagram", "call_count": 100, ..., "estimated_time_to_regain_access": 17}]} */
+    json_object_foreach(j, k, v) {
+        size_t i;
+        json_t *entry;
+        if (json_is_object(v)) best = regain_of(v, best);
+        json_array_foreach(v, i, entry) best = regain_of(entry, best);
+    }
+    json_decref(j);
+    j = app && *app ? json_loads(app, 0, NULL) : NULL;
+    best = regain_of(j, best);
+    json_decref(j);
+    return best > IG_REGAIN_MAX_MIN ? IG_REGAIN_MAX_MIN : best;
+}
 
 /* One GET with the Graph error rules. Throttling and transient codes are retried here (Graph sends them
  * as HTTP 400, which retry_http leaves alone); on CALL_OK *out_json is the parsed body. */
@@ -122,6 +157,8 @@ static call_result graph_get(ig_call *c, const char *url, json_t **out_json, cer
         http_request req = {.url = url, .headers = {"Accept: application/json"}};
         http_response r;
         http_response_init(&r);
+        r.want_header = "X-App-Usage";
+        r.want_header2 = "X-Business-Use-Case-Usage";
         cerr he = {0};
         if (retry_http(&c->pol, &req, &r, NULL, &he)) {
             http_response_free(&r);
@@ -134,18 +171,21 @@ static call_result graph_get(ig_call *c, const char *url, json_t **out_json, cer
         }
         json_t *j = json_loadb(r.body.data, r.body.len, 0, NULL);
         long status = r.status;
-        http_response_free(&r);
         json_t *err = json_object_get(j, "error");
         if (status == 200 && j && !err) {
+            http_response_free(&r);
             *out_json = j;
             return CALL_OK;
         }
         json_int_t code = json_integer_value(json_object_get(err, "code"));
+        int64_t regain = throttled(code) ? instagram_regain_minutes(r.header_value2, r.header_value) : -1;
+        http_response_free(&r);
         char msg[160];
         outcome_quote(msg, sizeof msg, jf_str(err, "message"), 150);
         json_decref(j);
         bool transient = code == 1 || code == 2 || (!err && (status == 429 || status >= 500 || status == 0));
-        if ((throttled(code) || transient) && attempt < c->pol.max_retries) {
+        /* a throttle with a named regain time lasts minutes: trying again within this request is pointless */
+        if (((throttled(code) && regain <= 0) || transient) && attempt < c->pol.max_retries) {
             int64_t wait = retry_backoff_ms(attempt, c->pol.base_ms, c->pol.max_ms, &c->rng);
             if (!c->pol.deadline_ms || now_ms() + wait < c->pol.deadline_ms) {
                 log_info("instagram: code %lld (HTTP %ld), retrying in %lld ms", (long long)code, status, (long long)wait);
@@ -157,6 +197,8 @@ static call_result graph_get(ig_call *c, const char *url, json_t **out_json, cer
             outcome_set(c->out, FETCH_FAILED, "Instagram access token is invalid or expired");
         } else if (throttled(code)) {
             outcome_set(c->out, FETCH_RETRY, "Instagram API rate limit reached (code %lld)", (long long)code);
+            c->out->quota = true;
+            c->out->retry_after_ms = regain > 0 ? regain * 60 * 1000 : IG_THROTTLE_WAIT_MS;
         } else if (transient) {
             outcome_set(c->out, FETCH_RETRY, "Instagram API temporarily unavailable (code %lld, HTTP %ld)",
                         (long long)code, status);

@@ -155,6 +155,53 @@ static void test_throttled_then_ok(void **state) {
     assert_int_equal(comment_calls(10), 2);
 }
 
+/* Throttling pauses the source: the wait is the usage headers' estimate, in minutes, without retries. */
+static void test_throttle_buc_estimate(void **state) {
+    fixture *f = *state;
+    assert_int_equal(run(f, "CQuotaBuc01", 0, false), 0);
+    assert_int_equal(f->out.status, FETCH_RETRY);
+    assert_true(f->out.quota);
+    assert_int_equal(f->out.retry_after_ms, 17 * 60 * 1000);
+    assert_non_null(strstr(f->out.reason, "code 4"));
+    assert_int_equal(comment_calls(5), 1);
+    assert_int_equal(f->got.n, 0);
+}
+
+static void test_throttle_app_usage_estimate(void **state) {
+    fixture *f = *state;
+    assert_int_equal(run(f, "CQuotaApp01", 0, false), 0);
+    assert_int_equal(f->out.status, FETCH_RETRY);
+    assert_true(f->out.quota);
+    assert_int_equal(f->out.retry_after_ms, 5 * 60 * 1000);
+    assert_int_equal(comment_calls(8), 1);
+}
+
+/* no estimate: the usual in-request retries first, then an hour */
+static void test_throttle_without_headers(void **state) {
+    fixture *f = *state;
+    f->s.max_retries = 2;
+    assert_int_equal(run(f, "CQuota80002", 0, false), 0);
+    assert_int_equal(f->out.status, FETCH_RETRY);
+    assert_true(f->out.quota);
+    assert_int_equal(f->out.retry_after_ms, 60 * 60 * 1000);
+    assert_non_null(strstr(f->out.reason, "code 80002"));
+    assert_int_equal(comment_calls(12), 3);
+}
+
+static void test_regain_minutes(void **state) {
+    (void)state;
+    assert_int_equal(instagram_regain_minutes(NULL, NULL), -1);
+    assert_int_equal(instagram_regain_minutes("", "{\"call_count\":100}"), -1);
+    assert_int_equal(instagram_regain_minutes("{\"1\":[{\"estimated_time_to_regain_access\":3},"
+                                              "{\"estimated_time_to_regain_access\":9}],"
+                                              "\"2\":[{\"estimated_time_to_regain_access\":4}]}",
+                                              "{\"estimated_time_to_regain_access\":7}"),
+                     9);
+    assert_int_equal(instagram_regain_minutes("not json", "{\"estimated_time_to_regain_access\":7}"), 7);
+    assert_int_equal(instagram_regain_minutes("{\"1\":[{\"estimated_time_to_regain_access\":99999999}]}", NULL),
+                     7 * 24 * 60);
+}
+
 static void test_transient_then_ok(void **state) {
     fixture *f = *state;
     assert_int_equal(run(f, "CTransient1", 0, false), 0);
@@ -258,6 +305,10 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_not_owned, setup, teardown),
         cmocka_unit_test_setup_teardown(test_permalink_only, setup, teardown),
         cmocka_unit_test_setup_teardown(test_throttled_then_ok, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_throttle_buc_estimate, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_throttle_app_usage_estimate, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_throttle_without_headers, setup, teardown),
+        cmocka_unit_test(test_regain_minutes),
         cmocka_unit_test_setup_teardown(test_transient_then_ok, setup, teardown),
         cmocka_unit_test_setup_teardown(test_gone, setup, teardown),
         cmocka_unit_test_setup_teardown(test_token_expired, setup, teardown),
