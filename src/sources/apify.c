@@ -34,6 +34,15 @@
 #define APIFY_NO_DEADLINE_MS (60 * 60 * 1000) /* how long a run may take when the request sets no deadline */
 #define APIFY_URL_MAX 2048
 #define APIFY_TOKEN_MAX 512
+/* Pauses of the apify source when Apify names no time (it sends no reset time for any of these):
+ * - usage limit (402, platform-feature-disabled "Monthly usage hard limit exceeded"): the cycle's end is
+ *   unknown here; an hour lets a raised limit or a top-up take effect soon, and a still-spent account
+ *   costs one refused request per hour;
+ * - memory limit (402 actor-memory-limit-exceeded): other runs of the account finish within minutes;
+ * - 429 that outlasted the in-request retries: Apify's rate limits are per second, so a minute. */
+#define APIFY_QUOTA_WAIT_MS (60 * 60 * 1000)
+#define APIFY_MEMORY_WAIT_MS (2 * 60 * 1000)
+#define APIFY_RATE_WAIT_MS (60 * 1000)
 
 typedef struct actor_info {
     platform p;
@@ -53,6 +62,9 @@ const char *apify_actor_for(platform p) {
 }
 
 typedef enum call_result { CALL_OK = 0, CALL_DONE = 1, CALL_FATAL = -1 } call_result;
+
+/* "Monthly usage hard limit exceeded", "monthly-usage-limit-...": the account's usage cap. */
+static bool names_usage_limit(const char *s) { return strcasestr(s, "usage") && strcasestr(s, "limit"); }
 
 typedef struct ap {
     const source_settings *s;
@@ -103,13 +115,25 @@ static call_result call(ap *a, const char *method, const char *url, const char *
     char type[64], msg[160];
     outcome_quote(type, sizeof type, jf_str(err, "type") ? jf_str(err, "type") : "unknown", 60);
     outcome_quote(msg, sizeof msg, jf_str(err, "message"), 150);
-    if (st == 401 || st == 403)
+    /* Limits of the whole Apify account pause the apify source (every platform it serves), not one post */
+    if (strstr(type, "memory-limit")) {
+        outcome_set(a->out, FETCH_RETRY, "Apify memory limit reached (%s): %s", type, msg);
+        a->out->quota = true;
+        a->out->retry_after_ms = retry_after >= 0 ? retry_after : APIFY_MEMORY_WAIT_MS;
+    } else if (st == 402 || strcmp(type, "platform-feature-disabled") == 0 || names_usage_limit(type) ||
+               names_usage_limit(msg)) {
+        outcome_set(a->out, FETCH_RETRY, "Apify usage limit reached (%s): %s", type, msg);
+        a->out->quota = true;
+        a->out->retry_after_ms = retry_after >= 0 ? retry_after : APIFY_QUOTA_WAIT_MS;
+    } else if (st == 401 || st == 403)
         outcome_set(a->out, FETCH_FAILED, "Apify rejected the API token (%s)", type);
-    else if (st == 402)
-        outcome_set(a->out, FETCH_FAILED, "Apify usage limit reached (%s): %s", type, msg);
     else if (st == 404)
         outcome_set(a->out, FETCH_FAILED, "Apify: not found (%s): %s", type, msg);
-    else if (st == 429 || st >= 500 || st == 0) {
+    else if (st == 429) {
+        outcome_set(a->out, FETCH_RETRY, "Apify API rate limit exceeded (HTTP 429, %s)", type);
+        a->out->quota = true;
+        a->out->retry_after_ms = retry_after >= 0 ? retry_after : APIFY_RATE_WAIT_MS;
+    } else if (st >= 500 || st == 0) {
         outcome_set(a->out, FETCH_RETRY, "Apify API unavailable (HTTP %ld)", st);
         a->out->retry_after_ms = retry_after;
     } else

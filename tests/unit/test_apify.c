@@ -152,15 +152,52 @@ static void test_run_outcomes(void **state) {
         {PLATFORM_YOUTUBE, "apifyEmpty1", YT_URL("apifyEmpty1"), "no comments"},
         {PLATFORM_TIKTOK, "7000000000000000024", TT_URL("7000000000000000024"), "aborted"},
         {PLATFORM_INSTAGRAM, "CApifyErr01", IG_URL("CApifyErr01"), "Post is private or unavailable"},
-        {PLATFORM_YOUTUBE, "apifyQuota1", YT_URL("apifyQuota1"), "usage limit reached"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         assert_int_equal(run(f, cases[i].p, cases[i].id, cases[i].url, 0, false), 0);
         assert_int_equal(f->out.status, FETCH_FAILED);
         if (!strstr(f->out.reason, cases[i].want))
             fail_msg("%s: reason '%s', want '%s'", cases[i].id, f->out.reason, cases[i].want);
+        assert_false(f->out.quota);
         assert_int_equal(f->got.n, 0);
     }
+}
+
+/* Account limits end the fetch with quota set: the pipeline then pauses the "apify" limiter key. */
+static void test_account_limits_are_quota(void **state) {
+    fixture *f = *state;
+    static const struct {
+        platform p;
+        const char *id, *url, *want;
+        int64_t wait_ms;
+    } cases[] = {
+        {PLATFORM_YOUTUBE, "apifyQuota1", YT_URL("apifyQuota1"), "usage limit reached", 3600000},
+        {PLATFORM_INSTAGRAM, "CApifyFeat1", IG_URL("CApifyFeat1"), "platform-feature-disabled", 3600000},
+        {PLATFORM_TIKTOK, "7000000000000000031", TT_URL("7000000000000000031"), "memory limit", 120000},
+        {PLATFORM_TIKTOK, "7000000000000000030", TT_URL("7000000000000000030"), "HTTP 429", 300000},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        assert_int_equal(run(f, cases[i].p, cases[i].id, cases[i].url, 0, false), 0);
+        assert_int_equal(f->out.status, FETCH_RETRY);
+        if (!strstr(f->out.reason, cases[i].want))
+            fail_msg("%s: reason '%s', want '%s'", cases[i].id, f->out.reason, cases[i].want);
+        assert_true(f->out.quota);
+        assert_int_equal(f->out.retry_after_ms, cases[i].wait_ms);
+        assert_int_equal(f->got.n, 0);
+    }
+    /* Retry-After: 300 is beyond retry_max_ms, so no in-request wait */
+    assert_int_equal(fake_stat(&fake, "refused", "7000000000000000030"), 1);
+}
+
+/* a 429 that outlasts the in-request retries pauses Apify for a minute */
+static void test_429_past_retries_is_quota(void **state) {
+    fixture *f = *state;
+    f->s.max_retries = 2;
+    assert_int_equal(run(f, PLATFORM_YOUTUBE, "apifyRate01", YT_URL("apifyRate01"), 0, false), 0);
+    assert_int_equal(f->out.status, FETCH_RETRY);
+    assert_true(f->out.quota);
+    assert_int_equal(f->out.retry_after_ms, 60000);
+    assert_int_equal(fake_stat(&fake, "refused", "apifyRate01"), 3);
 }
 
 static void test_deadline_aborts_run(void **state) {
@@ -214,6 +251,8 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_instagram_actor, setup, teardown),
         cmocka_unit_test_setup_teardown(test_youtube_actor, setup, teardown),
         cmocka_unit_test_setup_teardown(test_run_outcomes, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_account_limits_are_quota, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_429_past_retries_is_quota, setup, teardown),
         cmocka_unit_test_setup_teardown(test_deadline_aborts_run, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bad_token, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unreachable, setup, teardown),
