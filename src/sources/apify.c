@@ -119,12 +119,12 @@ static call_result call(ap *a, const char *method, const char *url, const char *
     if (strstr(type, "memory-limit")) {
         outcome_set(a->out, FETCH_RETRY, "Apify memory limit reached (%s): %s", type, msg);
         a->out->quota = true;
-        a->out->retry_after_ms = retry_after >= 0 ? retry_after : APIFY_MEMORY_WAIT_MS;
+        a->out->retry_after_ms = retry_after > 0 ? retry_after : APIFY_MEMORY_WAIT_MS;
     } else if (st == 402 || strcmp(type, "platform-feature-disabled") == 0 || names_usage_limit(type) ||
                names_usage_limit(msg)) {
         outcome_set(a->out, FETCH_RETRY, "Apify usage limit reached (%s): %s", type, msg);
         a->out->quota = true;
-        a->out->retry_after_ms = retry_after >= 0 ? retry_after : APIFY_QUOTA_WAIT_MS;
+        a->out->retry_after_ms = retry_after > 0 ? retry_after : APIFY_QUOTA_WAIT_MS;
     } else if (st == 401 || st == 403)
         outcome_set(a->out, FETCH_FAILED, "Apify rejected the API token (%s)", type);
     else if (st == 404)
@@ -132,7 +132,7 @@ static call_result call(ap *a, const char *method, const char *url, const char *
     else if (st == 429) {
         outcome_set(a->out, FETCH_RETRY, "Apify API rate limit exceeded (HTTP 429, %s)", type);
         a->out->quota = true;
-        a->out->retry_after_ms = retry_after >= 0 ? retry_after : APIFY_RATE_WAIT_MS;
+        a->out->retry_after_ms = retry_after > 0 ? retry_after : APIFY_RATE_WAIT_MS;
     } else if (st >= 500 || st == 0) {
         outcome_set(a->out, FETCH_RETRY, "Apify API unavailable (HTTP %ld)", st);
         a->out->retry_after_ms = retry_after;

@@ -245,11 +245,12 @@ static call_result list_call(tt_call *tc, const char *field, const char *id, int
                    names_quota(msg)) {
             /* retry_http already waited out what a short burst limit would need, so what is left is the
              * daily request quota: every TikTok post waits for it */
-            outcome_set(tc->out, FETCH_RETRY, "TikTok API daily quota exhausted (%s)",
-                        code && *code ? code : "HTTP 429");
+            char qc[64];
+            outcome_quote(qc, sizeof qc, code && *code ? code : "HTTP 429", 48);
+            outcome_set(tc->out, FETCH_RETRY, "TikTok API daily quota exhausted (%s)", qc);
             tc->out->quota = true;
             int64_t now = now_unix();
-            tc->out->retry_after_ms = retry_after >= 0 ? retry_after : (tiktok_quota_reset_unix(now) - now) * 1000;
+            tc->out->retry_after_ms = retry_after > 0 ? retry_after : (tiktok_quota_reset_unix(now) - now) * 1000;
         } else if ((code && strcmp(code, "internal_error") == 0) || status >= 500 || status == 0) {
             outcome_set(tc->out, FETCH_RETRY, "TikTok API internal error (HTTP %ld)", status);
             tc->out->retry_after_ms = retry_after;
