@@ -137,7 +137,7 @@ static int azure_load(const analyzer_options *opt, void **out, cerr *e) {
         goto fail;
     }
     if (env_range("CHATTER_HTTP_TIMEOUT_MS", 100, 3600000, 30000, &timeout, e) ||
-        env_range("CHATTER_HTTP_RETRIES", 0, 20, 3, &retries, e))
+        env_range("CHATTER_HTTP_RETRIES", 0, 20, 4, &retries, e))
         goto fail;
     if (env_secret("AZURE_LANGUAGE_KEY", &m->key, e)) goto fail;
     if (check_key(m->key, e)) goto fail;
