@@ -24,7 +24,7 @@ static void usage(FILE *f) {
             "  --database-url URL     sqlite://PATH or postgres://... (env DATABASE_URL,\n"
             "                         default sqlite://./chatter.db)\n"
             "  --redis-url URL        redis://HOST:PORT/DB broker (env REDIS_URL; default in-process queue)\n"
-            "  --analyzer NAME        auto | vader | roberta (env CHATTER_ANALYZER, default auto:\n"
+            "  --analyzer NAME        auto | vader | roberta | azure (env CHATTER_ANALYZER, default auto:\n"
             "                         roberta when its files are installed, else vader)\n"
             "  --model-dir DIR        the analyzer's files (default: installed by `chatter model fetch`)\n"
             "  --quantize MODE        none | int8 for the transformer (env CHATTER_QUANTIZE)\n"

@@ -14,7 +14,7 @@ static void usage(FILE *f) {
                "  --concurrency N      worker threads (env CHATTER_WORKERS, default = cores)\n"
                "  --database-url URL   env DATABASE_URL\n"
                "  --redis-url URL      env REDIS_URL (required unless testing with the in-process queue)\n"
-               "  --analyzer NAME      auto | vader | roberta (env CHATTER_ANALYZER)\n"
+               "  --analyzer NAME      auto | vader | roberta | azure (env CHATTER_ANALYZER)\n"
                "  --model-dir DIR      the analyzer's files\n"
                "  --quantize MODE      none | int8\n"
                "  --grace SECONDS      on SIGTERM/SIGINT, let in-flight posts finish this long, then hand\n"
