@@ -19,9 +19,9 @@ void api_config_defaults(api_config *c) {
     c->max_urls = 500;
     c->max_comments_limit = 100000;
     c->default_max_comments = 1000;
-    c->connection_timeout_s = 30;
+    c->connection_timeout_s = 15;
     c->connection_limit = 1024;
-    c->per_ip_connection_limit = 256;
+    c->per_ip_connection_limit = 64;
     c->default_analyzer = "auto";
 }
 

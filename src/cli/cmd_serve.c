@@ -60,6 +60,12 @@ int cmd_serve(int argc, char **argv) {
     int64_t v;
     if (cli_env_int("CHATTER_HTTP_THREADS", 1, 256, ac.threads, &v)) return EXIT_USAGE;
     ac.threads = (int)v;
+    if (cli_env_int("CHATTER_HTTP_TIMEOUT_S", 1, 3600, ac.connection_timeout_s, &v)) return EXIT_USAGE;
+    ac.connection_timeout_s = (unsigned)v;
+    if (cli_env_int("CHATTER_HTTP_MAX_CONNECTIONS", 1, 100000, ac.connection_limit, &v)) return EXIT_USAGE;
+    ac.connection_limit = (unsigned)v;
+    if (cli_env_int("CHATTER_HTTP_PER_IP_CONNECTIONS", 1, 100000, ac.per_ip_connection_limit, &v)) return EXIT_USAGE;
+    ac.per_ip_connection_limit = (unsigned)v;
     bool insecure = false;
     static const struct option opts[] = {
         {"listen", required_argument, 0, 'l'},   {"workers", required_argument, 0, 'w'},
