@@ -48,22 +48,8 @@ static bool parse_id(const char *s, size_t n, int64_t *out) {
 }
 
 static enum MHD_Result method_not_allowed(api_request *r, const char *allow) {
-    struct MHD_Response *resp;
-    json_t *body = json_pack("{s:{s:s,s:s}}", "error", "code", "method_not_allowed", "message",
-                             "method not allowed on this path");
-    char *s = json_dumps(body, JSON_COMPACT);
-    json_decref(body);
-    if (!s) return MHD_NO;
-    resp = MHD_create_response_from_buffer(strlen(s), s, MHD_RESPMEM_MUST_FREE);
-    if (!resp) {
-        free(s);
-        return MHD_NO;
-    }
-    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
-    MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, allow);
-    enum MHD_Result ret = MHD_queue_response(r->conn, MHD_HTTP_METHOD_NOT_ALLOWED, resp);
-    MHD_destroy_response(resp);
-    return ret;
+    return reply_error_header(r, MHD_HTTP_METHOD_NOT_ALLOWED, "method_not_allowed", "method not allowed on this path",
+                              MHD_HTTP_HEADER_ALLOW, allow);
 }
 
 static enum MHD_Result route_health(api_request *r, bool ready) {
@@ -116,21 +102,8 @@ static enum MHD_Result authenticate(api_request *r, bool *ok) {
                            "the identity provider cannot be reached; try again later");
     }
     log_info("%s %s: unauthorized: %s", r->method, r->path, e.msg[0] ? e.msg : "no bearer token");
-    json_t *body = json_pack("{s:{s:s,s:s}}", "error", "code", "unauthorized", "message",
-                             e.msg[0] ? e.msg : "a bearer token is required");
-    char *txt = json_dumps(body, JSON_COMPACT);
-    json_decref(body);
-    if (!txt) return MHD_NO;
-    struct MHD_Response *resp = MHD_create_response_from_buffer(strlen(txt), txt, MHD_RESPMEM_MUST_FREE);
-    if (!resp) {
-        free(txt);
-        return MHD_NO;
-    }
-    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
-    MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE, challenge);
-    enum MHD_Result ret = MHD_queue_response(r->conn, MHD_HTTP_UNAUTHORIZED, resp);
-    MHD_destroy_response(resp);
-    return ret;
+    return reply_error_header(r, MHD_HTTP_UNAUTHORIZED, "unauthorized", e.msg[0] ? e.msg : "a bearer token is required",
+                              MHD_HTTP_HEADER_WWW_AUTHENTICATE, challenge);
 }
 
 static enum MHD_Result dispatch(api_request *r) {

@@ -12,6 +12,7 @@
 #include "core/http.h"
 #include "core/log.h"
 #include "core/util.h"
+#include "sources/resolve.h"
 
 static void usage(FILE *f) {
     fprintf(f,
@@ -57,6 +58,7 @@ int cmd_serve(int argc, char **argv) {
     api_config ac;
     api_config_defaults(&ac);
     ac.listen = env_or("CHATTER_LISTEN", ac.listen);
+    ac.resolve = resolve_link_text; /* TikTok short links, hop by hop (sources/resolve.h) */
     int64_t v;
     if (cli_env_int("CHATTER_HTTP_THREADS", 1, 256, ac.threads, &v)) return EXIT_USAGE;
     ac.threads = (int)v;

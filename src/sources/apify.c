@@ -105,6 +105,8 @@ static call_result call(ap *a, const char *method, const char *url, const char *
     outcome_quote(msg, sizeof msg, jf_str(err, "message"), 150);
     if (st == 401 || st == 403)
         outcome_set(a->out, FETCH_FAILED, "Apify rejected the API token (%s)", type);
+    else if (st == 402)
+        outcome_set(a->out, FETCH_FAILED, "Apify usage limit reached (%s): %s", type, msg);
     else if (st == 404)
         outcome_set(a->out, FETCH_FAILED, "Apify: not found (%s): %s", type, msg);
     else if (st == 429 || st >= 500 || st == 0) {

@@ -137,3 +137,10 @@ int resolve_short_link(const post_url *in, const resolve_opts *opts, post_url *o
     }
     return cerr_set(e, CERR_INVALID, "TikTok short link needs more than %d redirects", RESOLVE_MAX_HOPS);
 }
+
+int resolve_link_text(void *ctx, const char *url, char *out, size_t cap, cerr *e) {
+    post_url in, res;
+    if (url_parse(url, &in, e) || resolve_short_link(&in, ctx, &res, e)) return -1;
+    if (sbprintf(out, cap, "%s", res.canonical_url)) return cerr_set(e, CERR_INVALID, "link is too long");
+    return 0;
+}

@@ -13,6 +13,8 @@
 #ifndef CHATTER_SOURCES_RESOLVE_H
 #define CHATTER_SOURCES_RESOLVE_H
 
+#include <stddef.h>
+
 #include "core/err.h"
 #include "sources/url.h"
 
@@ -28,5 +30,9 @@ typedef struct resolve_opts {
  * link not found, not a video), or CERR_NETWORK when TikTok could not be reached (worth retrying).
  * opts may be NULL. */
 int resolve_short_link(const post_url *in, const resolve_opts *opts, post_url *out, cerr *e) CH_MUST_USE;
+
+/* The same for a link as text, in the shape of api_config.resolve: out (cap bytes) receives the
+ * canonical URL. ctx may point at a resolve_opts, or be NULL. */
+int resolve_link_text(void *ctx, const char *url, char *out, size_t cap, cerr *e) CH_MUST_USE;
 
 #endif

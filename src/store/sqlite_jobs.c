@@ -142,6 +142,7 @@ int sq_job_tasks(store *s, int64_t job_id, task_cb cb, void *ud, cerr *e) {
     job_info j;
     if (sq_job_get(s, job_id, NULL, &j, e)) return -1;
     sq_conn *c = sq_conn_get(s, e);
+    if (!c) return -1;
     sqlite3_stmt *st = sq_stmt(c, SQ_JOB_TASKS,
                                "SELECT " SQ_TASK_COLUMNS " FROM job_posts jp JOIN posts p ON p.id = jp.post_ref "
                                "WHERE jp.job_id = ?1 ORDER BY jp.position", e);

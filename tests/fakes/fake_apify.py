@@ -36,6 +36,8 @@ Special post ids (the id inside the input URL) and the run they get
   7000000000000000025 / CApifySlow1 / apifySlow01   RUNNING forever (until aborted)
   7000000000000000026 / CApifyErr01 / apifyErr001   SUCCEEDED; the dataset holds one item
                                                     {"error": "Post is private or unavailable", "url": ...}
+  7000000000000000027 / CApifyQuot1 / apifyQuota1   the run is refused: 402 {"error": {"type":
+                                                    "not-enough-usage-to-run-paid-actor", ...}} (usage quota)
 """
 import itertools
 import re
@@ -52,7 +54,8 @@ for _names, _b in [(("7000000000000000021", "CApifyFail1", "apifyFail01"), "FAIL
                    (("7000000000000000023", "CApifyEmpt1", "apifyEmpty1"), "EMPTY"),
                    (("7000000000000000024", "CApifyAbrt1", "apifyAbort1"), "ABORTED"),
                    (("7000000000000000025", "CApifySlow1", "apifySlow01"), "SLOW"),
-                   (("7000000000000000026", "CApifyErr01", "apifyErr001"), "ERRITEM")]:
+                   (("7000000000000000026", "CApifyErr01", "apifyErr001"), "ERRITEM"),
+                   (("7000000000000000027", "CApifyQuot1", "apifyQuota1"), "QUOTA")]:
     for _n in _names:
         BEHAVIOUR[_n] = _b
 ID_RE = {"tiktok": r"/(?:video|photo)/(\d+)", "instagram": r"/(?:p|reel|reels|tv)/([^/?#]+)",
@@ -180,8 +183,12 @@ class Apify(Handler):
             post = m.group(1) if m else ""
         except (ValueError, KeyError, IndexError, TypeError):
             return self.apify_error(400, "invalid-input", "Input is not valid for this actor")
-        srv.stats.hit("runs", actor)
         beh = BEHAVIOUR.get(post, "OK")
+        if beh == "QUOTA":
+            srv.stats.hit("refused", actor)
+            return self.apify_error(402, "not-enough-usage-to-run-paid-actor", "You have exceeded your monthly "
+                                    "usage limit. Upgrade your plan to continue.")
+        srv.stats.hit("runs", actor)
         if beh in ("EMPTY", "FAILED", "TIMED-OUT", "ABORTED", "SLOW"):
             items = []
         elif beh == "ERRITEM":

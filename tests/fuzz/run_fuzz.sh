@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # run_fuzz.sh SECONDS - builds tests/fuzz/fuzz_url.c with clang's libFuzzer + ASan + UBSan and runs it for
-# SECONDS (default 60) on the committed seed corpus. New inputs go to build-fuzz/corpus (not committed);
-# crashes, leaks and UB abort the run and leave the input in build-fuzz/. Needs clang with compiler-rt.
+# SECONDS (default 60) on the committed seed corpus. New inputs go to $CHATTER_FUZZ_OUT/corpus (default
+# build-fuzz, not committed); crashes, leaks and UB abort the run (non-zero exit) and leave the input in
+# that folder. Needs clang with compiler-rt.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 SECONDS_TO_RUN="${1:-60}"
-OUT=build-fuzz
+OUT="${CHATTER_FUZZ_OUT:-build-fuzz}"
 mkdir -p "$OUT/corpus"
 CC="${CC:-clang}"
 # shellcheck disable=SC2046

@@ -152,6 +152,7 @@ static void test_run_outcomes(void **state) {
         {PLATFORM_YOUTUBE, "apifyEmpty1", YT_URL("apifyEmpty1"), "no comments"},
         {PLATFORM_TIKTOK, "7000000000000000024", TT_URL("7000000000000000024"), "aborted"},
         {PLATFORM_INSTAGRAM, "CApifyErr01", IG_URL("CApifyErr01"), "Post is private or unavailable"},
+        {PLATFORM_YOUTUBE, "apifyQuota1", YT_URL("apifyQuota1"), "usage limit reached"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         assert_int_equal(run(f, cases[i].p, cases[i].id, cases[i].url, 0, false), 0);

@@ -136,6 +136,18 @@ static void test_env_override(void **state) {
     assert_string_equal(p.post_id, "7106594312292453675");
 }
 
+static void test_text_callback(void **state) {
+    (void)state;
+    resolve_opts o = {.override_base = fake.base, .timeout_ms = 5000};
+    char out[POST_URL_MAX], small[16];
+    cerr e = {0};
+    assert_int_equal(resolve_link_text(&o, "https://vt.tiktok.com/ZSgood/", out, sizeof out, &e), 0);
+    assert_string_equal(out, CANON);
+    assert_int_equal(resolve_link_text(&o, "https://vt.tiktok.com/ZSgood/", small, sizeof small, &e), -1);
+    assert_int_equal(resolve_link_text(&o, "https://vm.tiktok.com/ZMloopA/", out, sizeof out, &e), -1);
+    assert_non_null(strstr(e.msg, "loop"));
+}
+
 static void test_unreachable_is_network(void **state) {
     (void)state;
     post_url in, p;
@@ -153,6 +165,7 @@ int main(void) {
         cmocka_unit_test(test_loop),            cmocka_unit_test(test_too_many_hops),
         cmocka_unit_test(test_rejections),      cmocka_unit_test(test_direct_link_untouched),
         cmocka_unit_test(test_env_override),    cmocka_unit_test(test_unreachable_is_network),
+        cmocka_unit_test(test_text_callback),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

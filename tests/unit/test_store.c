@@ -36,6 +36,7 @@ static void raw_exec(fixture *f, const char *sql) {
     if (f->pg) {
         PGconn *c = PQconnectdb(f->url);
         assert_int_equal(PQstatus(c), CONNECTION_OK);
+        PQclear(PQexec(c, "SET client_min_messages = warning"));
         PGresult *r = PQexec(c, sql);
         if (PQresultStatus(r) != PGRES_COMMAND_OK && PQresultStatus(r) != PGRES_TUPLES_OK)
             fail_msg("%s: %s", sql, PQerrorMessage(c));
@@ -260,6 +261,65 @@ static void test_migrate_idempotent(void **state) {
     assert_int_equal(store_open("mysql://localhost/x", &bad, &e), -1);
     assert_int_equal(e.code, CERR_INVALID);
     assert_null(bad);
+}
+
+typedef struct migrator {
+    const char *url;
+    pthread_barrier_t *go;
+    int rc, version;
+    char msg[512];
+} migrator;
+
+static void *migrate_thread(void *p) {
+    migrator *m = p;
+    cerr e = {0};
+    store *s = NULL;
+    pthread_barrier_wait(m->go);
+    m->rc = store_open(m->url, &s, &e);
+    if (!m->rc) m->rc = s->ops->migrate(s, &m->version, &e);
+    snprintf(m->msg, sizeof m->msg, "%s", e.msg);
+    store_close(s);
+    return NULL;
+}
+
+/* Four separate handles (as four processes starting at once) migrate one empty database together. */
+static void test_migrate_concurrent(void **state) {
+    fixture *f = *state;
+    char url[1024];
+    if (f->pg) {
+        store_close(f->s);
+        f->s = NULL;
+        raw_exec(f, "DROP SCHEMA public CASCADE; CREATE SCHEMA public;");
+        snprintf(url, sizeof url, "%s", f->url);
+    } else {
+        snprintf(url, sizeof url, "sqlite://%s/race.db", f->dir);
+    }
+    enum { N = 4 };
+    migrator m[N];
+    pthread_t th[N];
+    pthread_barrier_t go;
+    pthread_barrier_init(&go, NULL, N);
+    for (int i = 0; i < N; i++) {
+        m[i] = (migrator){.url = url, .go = &go};
+        assert_int_equal(pthread_create(&th[i], NULL, migrate_thread, &m[i]), 0);
+    }
+    for (int i = 0; i < N; i++) {
+        pthread_join(th[i], NULL);
+        if (m[i].rc) fail_msg("concurrent migrate: %s", m[i].msg);
+        assert_int_equal(m[i].version, m[0].version);
+    }
+    pthread_barrier_destroy(&go);
+    if (f->pg) {
+        assert_int_equal(raw_i64(f, "SELECT count(*) FROM schema_migrations"), m[0].version);
+        OK(store_open(f->url, &f->s, E));
+    } else {
+        char p[600];
+        const char *suffix[] = {"", "-wal", "-shm"};
+        for (int i = 0; i < 3; i++) {
+            snprintf(p, sizeof p, "%s/race.db%s", f->dir, suffix[i]);
+            unlink(p);
+        }
+    }
 }
 
 static void test_job_create_all_or_nothing(void **state) {
@@ -790,6 +850,27 @@ static void test_unfinished_and_notes(void **state) {
     assert_true(strlen(l.t[1].reason) < REASON_MAX);
 }
 
+/* PostgreSQL only: the server drops every chatter session (as a restart does); the next calls work
+ * on fresh sessions without the caller noticing. */
+static void test_reconnect(void **state) {
+    fixture *f = *state;
+    if (!f->pg) return;
+    const char *ids[] = {"aaaaaaaaaaa"};
+    int64_t job = make_job(f, "alice", 0, false, ids, 1);
+    raw_exec(f, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'chatter'");
+    job_info j;
+    OK(OPS(f)->job_get(f->s, job, NULL, &j, E));
+    assert_int_equal(j.id, job);
+    raw_exec(f, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'chatter'");
+    int64_t post = post_ref_at(f, job, 0);
+    raw_exec(f, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'chatter'");
+    put_comments(f, post, "c", "tt", 0); /* a transaction: BEGIN goes to a fresh session */
+    raw_exec(f, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'chatter'");
+    rows r;
+    all_rows(f, job, 10, &r);
+    assert_int_equal(r.n, 2);
+}
+
 static long rss_kb(void) {
     FILE *fp = fopen("/proc/self/status", "r");
     char line[256];
@@ -865,7 +946,12 @@ static void test_results_1m_rows(void **state) {
            "max %ld kB (+%ld kB)\n",
            f->pg ? "postgres" : "sqlite", POSTS * PER_POST, (double)(t1 - t0) / 1000.0, (long long)c.rows, secs,
            (double)c.rows / (secs > 0 ? secs : 1e-9), rss0, rss_max, rss_max - rss0);
+#if defined(__SANITIZE_ADDRESS__)
+    /* ASan's quarantine holds freed blocks back (256 MB by default): RSS says nothing here. */
+    (void)rss_max;
+#else
     assert_true(rss_max - rss0 < 16 * 1024);
+#endif
 }
 
 int main(void) {
@@ -873,6 +959,7 @@ int main(void) {
     char *urls = strdup(env && *env ? env : "sqlite-temp");
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_migrate_idempotent, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_migrate_concurrent, setup, teardown),
         cmocka_unit_test_setup_teardown(test_job_create_all_or_nothing, setup, teardown),
         cmocka_unit_test_setup_teardown(test_upsert_dedupe, setup, teardown),
         cmocka_unit_test_setup_teardown(test_freshness_fields, setup, teardown),
@@ -884,6 +971,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_delete, setup, teardown),
         cmocka_unit_test_setup_teardown(test_results_order_and_filters, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unfinished_and_notes, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_reconnect, setup, teardown),
         cmocka_unit_test_setup_teardown(test_results_1m_rows, setup, teardown),
     };
     int failed = 0;

@@ -302,6 +302,25 @@ static void test_unreachable_is_retry(void **state) {
     assert_int_equal(f->out.status, FETCH_RETRY);
 }
 
+static void test_slow_server_times_out(void **state) {
+    fixture *f = *state;
+    fake_server slow;
+    const char *args[] = {"--delay-ms", "400", NULL};
+    assert_int_equal(fake_start(&slow, "fake_tiktok.py", args), 0);
+    f->s.tiktok_api_url = slow.base;
+    f->s.request_timeout_ms = 150;
+    f->s.max_retries = 1;
+    int64_t t0 = now_ms();
+    assert_int_equal(run(f, NORMAL, 0, false), 0);
+    assert_int_equal(f->out.status, FETCH_RETRY); /* the token request timed out twice */
+    assert_true(now_ms() - t0 < 3000);
+    f->s.request_timeout_ms = 3000; /* slow but within the timeout: fine */
+    assert_int_equal(run(f, NORMAL, 5, false), 0);
+    assert_int_equal(f->out.status, FETCH_OK);
+    assert_int_equal(f->got.n, 5);
+    fake_stop(&slow);
+}
+
 static void test_deadline_passed(void **state) {
     fixture *f = *state;
     fetch_request req = {.platform = PLATFORM_TIKTOK, .post_id = NORMAL, .ctx = f->client,
@@ -348,6 +367,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_thousand_comment_cap, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bad_credentials, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unreachable_is_retry, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_slow_server_times_out, setup, teardown),
         cmocka_unit_test_setup_teardown(test_deadline_passed, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sink_abort, setup, teardown),
         cmocka_unit_test_setup_teardown(test_check_config, setup, teardown),

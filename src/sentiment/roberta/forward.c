@@ -6,6 +6,7 @@
  * sorted by length before being cut into batches, which keeps attention tasks of a batch similar in size. */
 #include <math.h>
 #include <stdlib.h>
+#include <time.h>
 #include <string.h>
 
 #include <cblas.h>
@@ -20,7 +21,8 @@ struct roberta_session {
     const roberta_model *m;
     rpool *pool;
     int threads, max_batch, budget, max_len;
-    float *x, *qkv, *ctx, *tmp, *inter; /* [budget][H], [budget][3H], [budget][H], [budget][H], [budget][FF] */
+    float *x, *ctx, *tmp; /* [budget][H] each */
+    float *qkv, *inter;   /* one [budget][max(3H, FF)] buffer: q/k/v are dead once attention has run */
     float *scores;                       /* [threads][max_len][max_len] */
     int8_t *xq;                          /* [budget][kpad of the widest input] */
     float *xs;                           /* [budget] */
@@ -52,7 +54,6 @@ void roberta_session_free(roberta_session *s) {
     free(s->qkv);
     free(s->ctx);
     free(s->tmp);
-    free(s->inter);
     free(s->scores);
     free(s->xq);
     free(s->xs);
@@ -74,16 +75,15 @@ int roberta_session_new(const roberta_model *m, int max_batch, int token_budget,
     size_t R = (size_t)s->budget, H = (size_t)c->hidden, FF = (size_t)c->intermediate, L = (size_t)s->max_len;
     s->kpad_max = (int)(((FF > H ? FF : H) + 31) & ~(size_t)31);
     s->x = zalloc(R * H * 4);
-    s->qkv = zalloc(R * 3 * H * 4);
+    s->qkv = s->inter = zalloc(R * (3 * H > FF ? 3 * H : FF) * 4);
     s->ctx = zalloc(R * H * 4);
     s->tmp = zalloc(R * H * 4);
-    s->inter = zalloc(R * FF * 4);
     s->scores = zalloc((size_t)s->threads * L * L * 4);
     if (m->quant == ROBERTA_INT8) {
         s->xq = zalloc(R * (size_t)s->kpad_max);
         s->xs = zalloc(R * 4);
     }
-    if (!s->x || !s->qkv || !s->ctx || !s->tmp || !s->inter || !s->scores ||
+    if (!s->x || !s->qkv || !s->ctx || !s->tmp || !s->scores ||
         (m->quant == ROBERTA_INT8 && (!s->xq || !s->xs))) {
         roberta_session_free(s);
         return cerr_set(e, CERR_NOMEM, "out of memory for a session of %d tokens", s->budget);
@@ -129,7 +129,7 @@ static void gemm_task(void *ctx, int t, int thread) {
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, j->m, n1 - n0, L->in, 1.0f, j->a, j->lda,
                     L->w + (size_t)n0 * L->in, L->in, 1.0f, j->c + n0, j->ldc);
     } else {
-        k_int8_gemm(j->s->xq, j->s->xs, j->m, L->q, L->qscale, L->b, n0, n1, L->kpad, j->c, j->ldc);
+        k_int8_gemm(j->s->xq, j->s->xs, j->m, L->q, L->qscale, L->qsum, L->b, n0, n1, L->kpad, j->c, j->ldc);
     }
     if (j->gelu)
         for (int i = 0; i < j->m; i++) k_gelu(j->c + (size_t)i * j->ldc + n0, (size_t)(n1 - n0));
@@ -149,7 +149,14 @@ static void quant_task(void *ctx, int t, int thread) {
                     q->s->xs + r0);
 }
 
+static double now_s(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
 static void linear(roberta_session *s, const rlin *L, const float *a, int lda, int m, float *c, int ldc, bool gelu) {
+    double t0 = now_s();
     int nt = rpool_threads(s->pool);
     if (!L->w) {
         quant_job q = {s, a, lda, m, L->in, L->kpad, nt};
@@ -158,6 +165,7 @@ static void linear(roberta_session *s, const rlin *L, const float *a, int lda, i
     gemm_job j = {s, L, a, lda, m, c, ldc, gelu, nt};
     rpool_run(s->pool, gemm_task, &j, nt);
     s->stats.flops += 2.0 * m * L->out * L->in;
+    s->stats.t_dense += now_s() - t0;
 }
 
 /* ---- LayerNorm(x + add) over rows ---- */
@@ -230,6 +238,7 @@ static void run_batch(roberta_session *s, float (*logits)[3]) {
     const roberta_model *m = s->m;
     const roberta_config *c = &m->cfg;
     int H = c->hidden, FF = c->intermediate, R = s->rows, B = s->nb;
+    double tb = now_s(), d0 = s->stats.t_dense, a0 = s->stats.t_attn;
     s->last_layer = false;
     rpool_run(s->pool, embed_task, s, B);
     for (int l = 0; l < c->layers; l++) {
@@ -237,7 +246,9 @@ static void run_batch(roberta_session *s, float (*logits)[3]) {
         bool last = l == c->layers - 1;
         linear(s, &ly->qkv, s->x, H, R, s->qkv, 3 * H, false);
         s->last_layer = last;
+        double t0 = now_s();
         rpool_run(s->pool, attn_task, s, B * c->heads);
+        s->stats.t_attn += now_s() - t0;
         for (int b = 0; b < B; b++) {
             double T = s->len[b];
             s->stats.flops += 4.0 * (last ? 1 : T) * T * H;
@@ -261,6 +272,7 @@ static void run_batch(roberta_session *s, float (*logits)[3]) {
     for (int b = 0; b < B; b++)
         for (int k = 0; k < 3; k++) logits[b][k] = s->ctx[b * 3 + k];
     s->stats.batches++;
+    s->stats.t_other += (now_s() - tb) - (s->stats.t_dense - d0) - (s->stats.t_attn - a0);
 }
 
 static int cmp_seq(const void *pa, const void *pb, void *arg) {

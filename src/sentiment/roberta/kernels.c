@@ -102,7 +102,7 @@ uint16_t k_f32_to_f16(float f) {
     return sign | (uint16_t)h;
 }
 
-void k_quantize_rows(const float *x, int m, int k, int lda, int kpad, int8_t *xq, float *xs) {
+static void quantize_rows_c(const float *x, int m, int k, int lda, int kpad, int8_t *xq, float *xs) {
     for (int i = 0; i < m; i++) {
         const float *r = x + (size_t)i * lda;
         float amax = 0;
@@ -157,19 +157,26 @@ __attribute__((target("avx2"))) static void int8_gemm_avx2(const int8_t *xq, con
         for (; i + MB <= m; i += MB) {
             int j = jb;
             for (; j + NB <= je; j += NB) {
-                __m256i acc[MB][NB];
-                for (int a = 0; a < MB; a++)
-                    for (int c = 0; c < NB; c++) acc[a][c] = _mm256_setzero_si256();
+                __m256i a00 = _mm256_setzero_si256(), a01 = a00, a10 = a00, a11 = a00, a20 = a00, a21 = a00,
+                        a30 = a00, a31 = a00;
+                const int8_t *x0 = xq + (size_t)i * kpad, *x1 = x0 + kpad, *x2 = x1 + kpad, *x3 = x2 + kpad;
                 for (int k = 0; k < kpad; k += 32) {
                     __m256i w0 = _mm256_load_si256((const __m256i *)(wq + (size_t)j * kpad + k));
                     __m256i w1 = _mm256_load_si256((const __m256i *)(wq + (size_t)(j + 1) * kpad + k));
-                    for (int a = 0; a < MB; a++) {
-                        __m256i x = _mm256_load_si256((const __m256i *)(xq + (size_t)(i + a) * kpad + k));
-                        __m256i ax = _mm256_abs_epi8(x);
-                        acc[a][0] = dot_step_avx2(acc[a][0], ax, x, w0, ones);
-                        acc[a][1] = dot_step_avx2(acc[a][1], ax, x, w1, ones);
-                    }
+                    __m256i x = _mm256_load_si256((const __m256i *)(x0 + k)), ax = _mm256_abs_epi8(x);
+                    a00 = dot_step_avx2(a00, ax, x, w0, ones);
+                    a01 = dot_step_avx2(a01, ax, x, w1, ones);
+                    x = _mm256_load_si256((const __m256i *)(x1 + k)), ax = _mm256_abs_epi8(x);
+                    a10 = dot_step_avx2(a10, ax, x, w0, ones);
+                    a11 = dot_step_avx2(a11, ax, x, w1, ones);
+                    x = _mm256_load_si256((const __m256i *)(x2 + k)), ax = _mm256_abs_epi8(x);
+                    a20 = dot_step_avx2(a20, ax, x, w0, ones);
+                    a21 = dot_step_avx2(a21, ax, x, w1, ones);
+                    x = _mm256_load_si256((const __m256i *)(x3 + k)), ax = _mm256_abs_epi8(x);
+                    a30 = dot_step_avx2(a30, ax, x, w0, ones);
+                    a31 = dot_step_avx2(a31, ax, x, w1, ones);
                 }
+                __m256i acc[MB][NB] = {{a00, a01}, {a10, a11}, {a20, a21}, {a30, a31}};
                 for (int a = 0; a < MB; a++)
                     for (int c = 0; c < NB; c++)
                         y[(size_t)(i + a) * ldy + j + c] = xs[i + a] * ws[j + c] * (float)hsum_epi32(acc[a][c]) + b[j + c];
@@ -181,41 +188,85 @@ __attribute__((target("avx2"))) static void int8_gemm_avx2(const int8_t *xq, con
 }
 
 /* vpdpbusd multiplies unsigned by signed bytes without saturation: feed x+128 (x XOR 0x80) and subtract
- * 128·Σw afterwards. */
+ * 128·Σw (precomputed per weight row) afterwards. 4 activation rows × 3 weight rows per tile: 12 accumulators. */
 __attribute__((target("avx2,avxvnni"))) static void int8_gemm_vnni(const int8_t *xq, const float *xs, int m,
-                                                                    const int8_t *wq, const float *ws, const float *b,
-                                                                    int n0, int n1, int kpad, float *y, int ldy) {
-    const __m256i flip = _mm256_set1_epi8((char)0x80), ones8 = _mm256_set1_epi8(1);
-    const int NBLK = 64;
+                                                                    const int8_t *wq, const float *ws,
+                                                                    const int32_t *wsum, const float *b, int n0,
+                                                                    int n1, int kpad, float *y, int ldy) {
+    const __m256i flip = _mm256_set1_epi8((char)0x80);
+    const int NBLK = 48;
     for (int jb = n0; jb < n1; jb += NBLK) {
         int je = jb + NBLK < n1 ? jb + NBLK : n1;
         int i = 0;
-        for (; i + MB <= m; i += MB) {
+        for (; i + 4 <= m; i += 4) {
+            const int8_t *x0 = xq + (size_t)i * kpad, *x1 = x0 + kpad, *x2 = x1 + kpad, *x3 = x2 + kpad;
             int j = jb;
-            for (; j + NB <= je; j += NB) {
-                __m256i acc[MB][NB], ws0 = _mm256_setzero_si256(), ws1 = _mm256_setzero_si256();
-                for (int a = 0; a < MB; a++)
-                    for (int c = 0; c < NB; c++) acc[a][c] = _mm256_setzero_si256();
+            for (; j + 3 <= je; j += 3) {
+                const int8_t *w0 = wq + (size_t)j * kpad, *w1 = w0 + kpad, *w2 = w1 + kpad;
+                __m256i a00 = _mm256_setzero_si256(), a01 = a00, a02 = a00, a10 = a00, a11 = a00, a12 = a00,
+                        a20 = a00, a21 = a00, a22 = a00, a30 = a00, a31 = a00, a32 = a00;
                 for (int k = 0; k < kpad; k += 32) {
-                    __m256i w0 = _mm256_load_si256((const __m256i *)(wq + (size_t)j * kpad + k));
-                    __m256i w1 = _mm256_load_si256((const __m256i *)(wq + (size_t)(j + 1) * kpad + k));
-                    ws0 = _mm256_dpbusd_avx_epi32(ws0, ones8, w0);
-                    ws1 = _mm256_dpbusd_avx_epi32(ws1, ones8, w1);
-                    for (int a = 0; a < MB; a++) {
-                        __m256i x = _mm256_xor_si256(_mm256_load_si256((const __m256i *)(xq + (size_t)(i + a) * kpad + k)), flip);
-                        acc[a][0] = _mm256_dpbusd_avx_epi32(acc[a][0], x, w0);
-                        acc[a][1] = _mm256_dpbusd_avx_epi32(acc[a][1], x, w1);
-                    }
+                    __m256i v0 = _mm256_load_si256((const __m256i *)(w0 + k));
+                    __m256i v1 = _mm256_load_si256((const __m256i *)(w1 + k));
+                    __m256i v2 = _mm256_load_si256((const __m256i *)(w2 + k));
+                    __m256i u = _mm256_xor_si256(_mm256_load_si256((const __m256i *)(x0 + k)), flip);
+                    a00 = _mm256_dpbusd_avx_epi32(a00, u, v0);
+                    a01 = _mm256_dpbusd_avx_epi32(a01, u, v1);
+                    a02 = _mm256_dpbusd_avx_epi32(a02, u, v2);
+                    u = _mm256_xor_si256(_mm256_load_si256((const __m256i *)(x1 + k)), flip);
+                    a10 = _mm256_dpbusd_avx_epi32(a10, u, v0);
+                    a11 = _mm256_dpbusd_avx_epi32(a11, u, v1);
+                    a12 = _mm256_dpbusd_avx_epi32(a12, u, v2);
+                    u = _mm256_xor_si256(_mm256_load_si256((const __m256i *)(x2 + k)), flip);
+                    a20 = _mm256_dpbusd_avx_epi32(a20, u, v0);
+                    a21 = _mm256_dpbusd_avx_epi32(a21, u, v1);
+                    a22 = _mm256_dpbusd_avx_epi32(a22, u, v2);
+                    u = _mm256_xor_si256(_mm256_load_si256((const __m256i *)(x3 + k)), flip);
+                    a30 = _mm256_dpbusd_avx_epi32(a30, u, v0);
+                    a31 = _mm256_dpbusd_avx_epi32(a31, u, v1);
+                    a32 = _mm256_dpbusd_avx_epi32(a32, u, v2);
                 }
-                int32_t s0 = 128 * hsum_epi32(ws0), s1 = 128 * hsum_epi32(ws1);
-                for (int a = 0; a < MB; a++) {
-                    y[(size_t)(i + a) * ldy + j] = xs[i + a] * ws[j] * (float)(hsum_epi32(acc[a][0]) - s0) + b[j];
-                    y[(size_t)(i + a) * ldy + j + 1] = xs[i + a] * ws[j + 1] * (float)(hsum_epi32(acc[a][1]) - s1) + b[j + 1];
-                }
+                __m256i acc[4][3] = {{a00, a01, a02}, {a10, a11, a12}, {a20, a21, a22}, {a30, a31, a32}};
+                for (int r = 0; r < 4; r++)
+                    for (int c = 0; c < 3; c++)
+                        y[(size_t)(i + r) * ldy + j + c] =
+                            xs[i + r] * ws[j + c] * (float)(hsum_epi32(acc[r][c]) - 128 * wsum[j + c]) + b[j + c];
             }
-            if (j < je) int8_gemm_c(xq + (size_t)i * kpad, xs + i, MB, wq, ws, b, j, je, kpad, y + (size_t)i * ldy, ldy);
+            if (j < je) int8_gemm_c(xq + (size_t)i * kpad, xs + i, 4, wq, ws, b, j, je, kpad, y + (size_t)i * ldy, ldy);
         }
         if (i < m) int8_gemm_c(xq + (size_t)i * kpad, xs + i, m - i, wq, ws, b, jb, je, kpad, y + (size_t)i * ldy, ldy);
+    }
+}
+
+__attribute__((target("avx2"))) static void quantize_rows_avx2(const float *x, int m, int k, int lda, int kpad,
+                                                               int8_t *xq, float *xs) {
+    const __m256 sign = _mm256_set1_ps(-0.0f);
+    for (int i = 0; i < m; i++) {
+        const float *r = x + (size_t)i * lda;
+        __m256 mx = _mm256_setzero_ps();
+        int j = 0;
+        for (; j + 8 <= k; j += 8) mx = _mm256_max_ps(mx, _mm256_andnot_ps(sign, _mm256_loadu_ps(r + j)));
+        float amax = 0, t[8];
+        _mm256_storeu_ps(t, mx);
+        for (int q = 0; q < 8; q++) amax = fmaxf(amax, t[q]);
+        for (; j < k; j++) amax = fmaxf(amax, fabsf(r[j]));
+        float s = amax > 0 ? amax / 127.0f : 1.0f, inv = 1.0f / s;
+        xs[i] = s;
+        int8_t *q = xq + (size_t)i * kpad;
+        __m256 vinv = _mm256_set1_ps(inv);
+        j = 0;
+        for (; j + 32 <= k; j += 32) { /* round half to even, as lrintf */
+            __m256i a = _mm256_cvtps_epi32(_mm256_mul_ps(_mm256_loadu_ps(r + j), vinv));
+            __m256i b2 = _mm256_cvtps_epi32(_mm256_mul_ps(_mm256_loadu_ps(r + j + 8), vinv));
+            __m256i c = _mm256_cvtps_epi32(_mm256_mul_ps(_mm256_loadu_ps(r + j + 16), vinv));
+            __m256i d = _mm256_cvtps_epi32(_mm256_mul_ps(_mm256_loadu_ps(r + j + 24), vinv));
+            __m256i ab = _mm256_packs_epi32(a, b2), cd = _mm256_packs_epi32(c, d);
+            __m256i p = _mm256_packs_epi16(ab, cd); /* lanes interleaved: 0 4 1 5 2 6 3 7 (in 32-bit groups) */
+            p = _mm256_permutevar8x32_epi32(p, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
+            _mm256_storeu_si256((__m256i *)(q + j), p);
+        }
+        for (; j < k; j++) q[j] = (int8_t)lrintf(r[j] * inv);
+        for (; j < kpad; j++) q[j] = 0;
     }
 }
 #endif
@@ -233,19 +284,29 @@ const char *k_int8_kernel_name(void) {
     return names[pick()];
 }
 
+void k_quantize_rows(const float *x, int m, int k, int lda, int kpad, int8_t *xq, float *xs) {
+#if defined(CHATTER_X86)
+    if (pick() >= 1) {
+        quantize_rows_avx2(x, m, k, lda, kpad, xq, xs);
+        return;
+    }
+#endif
+    quantize_rows_c(x, m, k, lda, kpad, xq, xs);
+}
+
 int k_int8_gemm_impl(int impl, const int8_t *xq, const float *xs, int m, const int8_t *wq, const float *ws,
-                     const float *b, int n0, int n1, int kpad, float *y, int ldy) {
+                     const int32_t *wsum, const float *b, int n0, int n1, int kpad, float *y, int ldy) {
     if (impl < 0 || impl > pick()) return -1;
     switch (impl) {
 #if defined(CHATTER_X86)
-    case 2: int8_gemm_vnni(xq, xs, m, wq, ws, b, n0, n1, kpad, y, ldy); return 0;
+    case 2: int8_gemm_vnni(xq, xs, m, wq, ws, wsum, b, n0, n1, kpad, y, ldy); return 0;
     case 1: int8_gemm_avx2(xq, xs, m, wq, ws, b, n0, n1, kpad, y, ldy); return 0;
 #endif
     default: int8_gemm_c(xq, xs, m, wq, ws, b, n0, n1, kpad, y, ldy); return 0;
     }
 }
 
-void k_int8_gemm(const int8_t *xq, const float *xs, int m, const int8_t *wq, const float *ws, const float *b, int n0,
-                 int n1, int kpad, float *y, int ldy) {
-    (void)k_int8_gemm_impl(pick(), xq, xs, m, wq, ws, b, n0, n1, kpad, y, ldy);
+void k_int8_gemm(const int8_t *xq, const float *xs, int m, const int8_t *wq, const float *ws, const int32_t *wsum,
+                 const float *b, int n0, int n1, int kpad, float *y, int ldy) {
+    (void)k_int8_gemm_impl(pick(), xq, xs, m, wq, ws, wsum, b, n0, n1, kpad, y, ldy);
 }

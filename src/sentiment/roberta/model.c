@@ -96,9 +96,15 @@ static int dense(loader *L, rlin *d, const char *const *parts, int nparts, int o
     if (L->m->quant == ROBERTA_INT8) {
         d->q = zalloc((size_t)d->out * d->kpad);
         d->qscale = zalloc((size_t)d->out * 4);
-        if (!d->q || !d->qscale) return cerr_set(L->e, CERR_NOMEM, "out of memory");
+        d->qsum = zalloc((size_t)d->out * 4);
+        if (!d->q || !d->qscale || !d->qsum) return cerr_set(L->e, CERR_NOMEM, "out of memory");
         quantize_weight_rows(w, d->out, in, d->kpad, d->q, d->qscale);
-        L->m->resident += (size_t)d->out * d->kpad + (size_t)d->out * 4;
+        for (int r = 0; r < d->out; r++) {
+            int32_t sum = 0;
+            for (int k = 0; k < d->kpad; k++) sum += d->q[(size_t)r * d->kpad + k];
+            d->qsum[r] = sum;
+        }
+        L->m->resident += (size_t)d->out * d->kpad + (size_t)d->out * 8;
     } else {
         L->m->resident += wn * 4;
     }
@@ -180,6 +186,7 @@ static void free_lin(rlin *d) {
     free(d->w);
     free(d->q);
     free(d->qscale);
+    free(d->qsum);
     free(d->b);
 }
 

@@ -67,6 +67,7 @@ typedef struct roberta_stats {
     double flops;
     size_t computed;
     size_t batches;
+    double t_dense, t_attn, t_other; /* seconds in dense layers, attention, everything else */
 } roberta_stats;
 void roberta_session_stats(const roberta_session *s, roberta_stats *out);
 

@@ -38,7 +38,7 @@ typedef struct pk {
     pv **stack;
     size_t sp, scap;
     pv **memo;
-    size_t mcap;
+    size_t mcap, mcount; /* mcount: filled entries, the index MEMOIZE uses (Python's len(memo)) */
     pv mark;
     cerr *e;
 } pk;
@@ -122,6 +122,7 @@ static int memo_put(pk *k, uint64_t idx) {
         k->memo = p;
         k->mcap = cap;
     }
+    if (!k->memo[idx]) k->mcount++;
     k->memo[idx] = k->stack[k->sp - 1];
     return 0;
 }
@@ -148,10 +149,11 @@ static int make_global(pk *k, const char *mod, size_t ml, const char *name, size
     return push(k, g);
 }
 
+/* Sizes and strides: at most TF_MAX_DIMS small non-negative integers, so products cannot overflow later. */
 static bool is_int_tuple(const pv *t) {
     if (t->k != PV_TUPLE || t->n > TF_MAX_DIMS) return false;
     for (size_t i = 0; i < t->n; i++)
-        if (t->items[i]->k != PV_INT) return false;
+        if (t->items[i]->k != PV_INT || t->items[i]->i < 0 || t->items[i]->i > ((int64_t)1 << 40)) return false;
     return true;
 }
 
@@ -317,12 +319,7 @@ static int run(pk *k, pv **result) {
         case 'N': if (push(k, pv_new(k, PV_NONE))) return -1; break;
         case 'q': if (need(k, 1) || memo_put(k, *k->p)) return -1; k->p += 1; break;
         case 'r': if (need(k, 4) || memo_put(k, le(k->p, 4))) return -1; k->p += 4; break;
-        case 0x94: { /* MEMOIZE: next free index */
-            size_t idx = 0;
-            while (idx < k->mcap && k->memo[idx]) idx++;
-            if (memo_put(k, idx)) return -1;
-            break;
-        }
+        case 0x94: if (memo_put(k, k->mcount)) return -1; break; /* MEMOIZE */
         case 'h': if (need(k, 1) || memo_get(k, *k->p)) return -1; k->p += 1; break;
         case 'j': if (need(k, 4) || memo_get(k, le(k->p, 4))) return -1; k->p += 4; break;
         case 'Q': if (persid(k)) return -1; break;

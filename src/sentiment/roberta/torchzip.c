@@ -113,9 +113,10 @@ static int emit_tensor(void *ctx, const char *name, size_t name_len, const char 
     for (int i = ndim - 1; i >= 0; i--) {
         if (shape[i] != 1 && stride[i] != expect)
             return cerr_set(e, CERR_INVALID, "tensor '%.*s' is not contiguous", (int)name_len, name);
-        expect *= shape[i];
+        if (__builtin_mul_overflow(expect, shape[i], &expect))
+            return cerr_set(e, CERR_INVALID, "tensor '%.*s' has an impossible shape", (int)name_len, name);
     }
-    for (int i = 0; i < ndim; i++) numel *= shape[i];
+    numel = expect;
     if (offset < 0 || numel < 0 || offset > storage_numel || numel > storage_numel - offset)
         return cerr_set(e, CERR_INVALID, "tensor '%.*s' lies outside its storage", (int)name_len, name);
     return tensorfile_add_(z->tf, name, name_len, dtype, ndim, shape, ze->data + (size_t)offset * esz, (size_t)numel * esz, e);
