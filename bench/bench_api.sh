@@ -89,7 +89,7 @@ unseed_created() {   # sqlite|pg
         "$PY" -c 'import sqlite3,sys; d=sqlite3.connect(sys.argv[1]); d.execute("PRAGMA foreign_keys=ON");
 d.execute("DELETE FROM jobs WHERE id > 1001"); d.commit(); d.execute("PRAGMA wal_checkpoint(TRUNCATE)")' "$CH_SQLITE"
     else
-        psql_pg -d chatter -c "DELETE FROM jobs WHERE id > 1001; VACUUM ANALYZE;" >/dev/null
+        psql_pg -d chatter -c "DELETE FROM jobs WHERE id > 1001" -c "VACUUM ANALYZE" >/dev/null
     fi
     redis-cli -p "$REDIS_PORT" flushall >/dev/null
 }
