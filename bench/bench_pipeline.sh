@@ -143,7 +143,7 @@ for r in rows:
     groups[(r["mode"], n)].append((j["wall_s"], j["posts_done"] / j["wall_s"], j["comments"] / j["wall_s"],
                                    fetch, classify, over / j["wall_s"], j["fake_requests"], r["cpu"]))
 print(f"| store/queue | workers | wall s | posts/s | comments/s | fetch s (fake, {sys.argv[2]} ms/request) "
-      "| classify s (1 thread) | overhead share | requests |")
+      "| classify s (analyze alone) | overhead share | requests |")
 print("|---|---|---|---|---|---|---|---|---|")
 for (mode, n), g in groups.items():
     m = lambda i: st.median(x[i] for x in g)
