@@ -36,7 +36,7 @@ $PY bench/comments_text.py "$SHARED" > "$OUT/texts.txt"
 $B lengths "$MODEL_DIR" "$OUT/texts.txt" > "$OUT/lens_all.txt" 2> "$OUT/tokenizer.json"
 awk '$1 >= 8 && $1 <= 96' "$OUT/lens_all.txt" | head -n "$N" > "$OUT/lens.txt"
 head -n 64 "$OUT/lens.txt" > "$OUT/lens64.txt"
-yes 16 | head -n 64 > "$OUT/lens16.txt"
+for _ in $(seq 64); do echo 16; done > "$OUT/lens16.txt"
 
 $B sgemm --threads "$THREADS" > "$OUT/sgemm.json"
 : > "$OUT/runs.jsonl"
