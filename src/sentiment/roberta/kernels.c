@@ -162,6 +162,9 @@ __attribute__((target("avx2"))) static inline int32_t hsum_epi32(__m256i v) {
     return _mm_cvtsi128_si32(s);
 }
 
+static void edge_avx2(const uint8_t *xq, const float *xs, const int32_t *xz, int i0, int i1, const int8_t *wq,
+                      const float *ws, const int32_t *wsum, const float *b, int j0, int j1, int kpad, float *y, int ldy);
+
 /* AVX2 without VNNI: u8·s8 pairs can exceed int16 in vpmaddubsw (255·127·2), so both sides are widened to
  * int16 and multiplied with vpmaddwd, which is exact. 4 activation rows × 2 weight rows per tile. */
 __attribute__((target("avx2"))) static void int8_gemm_avx2(const uint8_t *xq, const float *xs, const int32_t *xz,
@@ -201,10 +204,58 @@ __attribute__((target("avx2"))) static void int8_gemm_avx2(const uint8_t *xq, co
                         y[(size_t)(i + r) * ldy + j + c] =
                             xs[i + r] * ws[j + c] * (float)(hsum_epi32(acc[r][c]) - xz[i + r] * wsum[j + c]) + b[j + c];
             }
-            if (j < je) int8_gemm_c(x0, xs + i, xz + i, 4, wq, ws, wsum, b, j, je, kpad, y + (size_t)i * ldy, ldy);
+            if (j < je) edge_avx2(xq, xs, xz, i, i + 4, wq, ws, wsum, b, j, je, kpad, y, ldy);
         }
-        if (i < m)
-            int8_gemm_c(xq + (size_t)i * kpad, xs + i, xz + i, m - i, wq, ws, wsum, b, jb, je, kpad, y + (size_t)i * ldy, ldy);
+        if (i < m) edge_avx2(xq, xs, xz, i, m, wq, ws, wsum, b, jb, je, kpad, y, ldy);
+    }
+}
+
+/* Edges of the register tiles (rows left over after groups of 4, columns after groups of 3 or 2) run through
+ * these one-row vector kernels rather than scalar code: at batch 1 the last layer has a single row. */
+__attribute__((target("avx2,avxvnni"))) static void edge_vnni(const uint8_t *xq, const float *xs, const int32_t *xz,
+                                                               int i0, int i1, const int8_t *wq, const float *ws,
+                                                               const int32_t *wsum, const float *b, int j0, int j1,
+                                                               int kpad, float *y, int ldy) {
+    for (int i = i0; i < i1; i++) {
+        const uint8_t *x = xq + (size_t)i * kpad;
+        int j = j0;
+        for (; j + 3 <= j1; j += 3) {
+            const int8_t *w0 = wq + (size_t)j * kpad, *w1 = w0 + kpad, *w2 = w1 + kpad;
+            __m256i a0 = _mm256_setzero_si256(), a1 = a0, a2 = a0;
+            for (int k = 0; k < kpad; k += 32) {
+                __m256i u = _mm256_load_si256((const __m256i *)(x + k));
+                a0 = _mm256_dpbusd_avx_epi32(a0, u, _mm256_load_si256((const __m256i *)(w0 + k)));
+                a1 = _mm256_dpbusd_avx_epi32(a1, u, _mm256_load_si256((const __m256i *)(w1 + k)));
+                a2 = _mm256_dpbusd_avx_epi32(a2, u, _mm256_load_si256((const __m256i *)(w2 + k)));
+            }
+            y[(size_t)i * ldy + j] = xs[i] * ws[j] * (float)(hsum_epi32(a0) - xz[i] * wsum[j]) + b[j];
+            y[(size_t)i * ldy + j + 1] = xs[i] * ws[j + 1] * (float)(hsum_epi32(a1) - xz[i] * wsum[j + 1]) + b[j + 1];
+            y[(size_t)i * ldy + j + 2] = xs[i] * ws[j + 2] * (float)(hsum_epi32(a2) - xz[i] * wsum[j + 2]) + b[j + 2];
+        }
+        for (; j < j1; j++) {
+            const int8_t *w0 = wq + (size_t)j * kpad;
+            __m256i a0 = _mm256_setzero_si256();
+            for (int k = 0; k < kpad; k += 32)
+                a0 = _mm256_dpbusd_avx_epi32(a0, _mm256_load_si256((const __m256i *)(x + k)),
+                                             _mm256_load_si256((const __m256i *)(w0 + k)));
+            y[(size_t)i * ldy + j] = xs[i] * ws[j] * (float)(hsum_epi32(a0) - xz[i] * wsum[j]) + b[j];
+        }
+    }
+}
+
+__attribute__((target("avx2"))) static void edge_avx2(const uint8_t *xq, const float *xs, const int32_t *xz, int i0,
+                                                      int i1, const int8_t *wq, const float *ws, const int32_t *wsum,
+                                                      const float *b, int j0, int j1, int kpad, float *y, int ldy) {
+    for (int i = i0; i < i1; i++) {
+        const uint8_t *x = xq + (size_t)i * kpad;
+        for (int j = j0; j < j1; j++) {
+            const int8_t *w0 = wq + (size_t)j * kpad;
+            __m256i a0 = _mm256_setzero_si256();
+            for (int k = 0; k < kpad; k += 16)
+                a0 = _mm256_add_epi32(a0, _mm256_madd_epi16(_mm256_cvtepu8_epi16(_mm_load_si128((const __m128i *)(x + k))),
+                                                            _mm256_cvtepi8_epi16(_mm_load_si128((const __m128i *)(w0 + k)))));
+            y[(size_t)i * ldy + j] = xs[i] * ws[j] * (float)(hsum_epi32(a0) - xz[i] * wsum[j]) + b[j];
+        }
     }
 }
 
@@ -253,10 +304,9 @@ __attribute__((target("avx2,avxvnni"))) static void int8_gemm_vnni(const uint8_t
                         y[(size_t)(i + r) * ldy + j + c] =
                             xs[i + r] * ws[j + c] * (float)(hsum_epi32(acc[r][c]) - xz[i + r] * wsum[j + c]) + b[j + c];
             }
-            if (j < je) int8_gemm_c(x0, xs + i, xz + i, 4, wq, ws, wsum, b, j, je, kpad, y + (size_t)i * ldy, ldy);
+            if (j < je) edge_vnni(xq, xs, xz, i, i + 4, wq, ws, wsum, b, j, je, kpad, y, ldy);
         }
-        if (i < m)
-            int8_gemm_c(xq + (size_t)i * kpad, xs + i, xz + i, m - i, wq, ws, wsum, b, jb, je, kpad, y + (size_t)i * ldy, ldy);
+        if (i < m) edge_vnni(xq, xs, xz, i, m, wq, ws, wsum, b, jb, je, kpad, y, ldy);
     }
 }
 
