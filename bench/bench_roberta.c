@@ -7,6 +7,7 @@
  *   bench_roberta sgemm [--threads T]   peak sgemm GFLOP/s (OpenBLAS, square 2048, T threads of our own)
  *   bench_roberta agree DIR TEXTS_FILE  fp32 vs int8 labels and logit drift on real comments (one per line)
  *   bench_roberta lengths DIR TEXTS_FILE  token count per comment (stdout) and tokenizer comments/s (stderr)
+ *   bench_roberta ids DIR TEXTS_FILE      token ids per comment, one JSON array per line
  */
 #include <math.h>
 #include <stdio.h>
@@ -221,6 +222,21 @@ static int lengths(int argc, char **argv) {
     return 0;
 }
 
+/* Token ids of each comment as a JSON array per line (what `model run` and roberta_torch.py --agree read). */
+static int ids_mode(int argc, char **argv) {
+    if (argc < 3) return 2;
+    int32_t **ids;
+    size_t *lens, n;
+    double secs;
+    if (tokenize_file(argv[1], argv[2], &ids, &lens, &n, &secs)) return 1;
+    for (size_t i = 0; i < n; i++) {
+        putchar('[');
+        for (size_t t = 0; t < lens[i]; t++) printf("%s%d", t ? ", " : "", ids[i][t]);
+        puts("]");
+    }
+    return 0;
+}
+
 /* fp32 vs int8 on real comment texts: label agreement and the largest logit difference. */
 static int agree(int argc, char **argv) {
     if (argc < 3) return 2;
@@ -296,6 +312,7 @@ int main(int argc, char **argv) {
     if (strcmp(argv[1], "sgemm") == 0) return sgemm_peak(argc - 1, argv + 1);
     if (strcmp(argv[1], "agree") == 0) return agree(argc - 1, argv + 1);
     if (strcmp(argv[1], "lengths") == 0) return lengths(argc - 1, argv + 1);
+    if (strcmp(argv[1], "ids") == 0) return ids_mode(argc - 1, argv + 1);
     fprintf(stderr, "bench_roberta: unknown mode %s\n", argv[1]);
     return 2;
 }

@@ -4,6 +4,8 @@ ops: nn.Linear, additive -10000 attention mask over padded batches, exact GELU, 
 written by tests/reference/roberta_ref.py. Transformers itself is not in Debian, so the module is spelled out.
 
   roberta_torch.py DIR LENS_FILE --batch N [--order input|sorted] [--quantize none|int8] [--threads T] [--reps R]
+  roberta_torch.py DIR IDS_FILE --agree     fp32 vs quantize_dynamic int8 label agreement (same metric as
+                                            bench_roberta agree), IDS_FILE from `bench_roberta ids`
 
 Prints one JSON line like bench_roberta speed: comments/s over batches of N comments padded to the longest.
 """
@@ -82,6 +84,41 @@ class Roberta(nn.Module):
         return s.out_proj(torch.tanh(s.dense(h[:, 0, :])))
 
 
+def run_all(model, seqs, pad, batch=32):
+    out = []
+    with torch.inference_mode():
+        for i in range(0, len(seqs), batch):
+            group = seqs[i:i + batch]
+            T = max(len(x) for x in group)
+            ids = torch.full((len(group), T), pad, dtype=torch.long)
+            mask = torch.zeros((len(group), T), dtype=torch.long)
+            for j, x in enumerate(group):
+                ids[j, :len(x)] = torch.tensor(x)
+                mask[j, :len(x)] = 1
+            out += model(ids, mask).tolist()
+    return out
+
+
+def agree(a):
+    torch.set_num_threads(a.threads)
+    cfg = json.load(open(os.path.join(a.dir, "config.json")))
+    model = Roberta(cfg)
+    model.load(read_safetensors(os.path.join(a.dir, "model.safetensors")))
+    model.eval()
+    seqs = [json.loads(l) for l in open(a.lens) if l.strip()]
+    A = run_all(model, seqs, cfg["pad_token_id"])
+    B = run_all(torch.quantization.quantize_dynamic(model, {nn.Linear}, dtype=torch.qint8), seqs, cfg["pad_token_id"])
+    n = len(A)
+    mu = [sum(x[k] for x in A) / n for k in range(3)]
+    am = lambda v, c: max(range(3), key=lambda k: v[k] - c[k])
+    same = sum(am(x, [0] * 3) == am(y, [0] * 3) for x, y in zip(A, B))
+    same2 = sum(am(x, mu) == am(y, mu) for x, y in zip(A, B))
+    drift = [abs(p - q) for x, y in zip(A, B) for p, q in zip(x, y)]
+    print(json.dumps({"impl": "pytorch quantize_dynamic", "comments": n, "label_agreement": round(same / n, 4),
+                      "recentred_label_agreement": round(same2 / n, 4), "max_logit_drift": round(max(drift), 4),
+                      "mean_logit_drift": round(sum(drift) / len(drift), 4)}))
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("dir")
@@ -91,7 +128,10 @@ def main():
     ap.add_argument("--quantize", default="none")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--reps", type=int, default=1)
+    ap.add_argument("--agree", action="store_true")
     a = ap.parse_args()
+    if a.agree:
+        return agree(a)
     torch.set_num_threads(a.threads)
     cfg = json.load(open(os.path.join(a.dir, "config.json")))
     t0 = time.time()

@@ -203,32 +203,60 @@ static void test_int8_kernels_agree(void **state) {
     (void)state;
     enum { M = 7, N = 9, K = 96 };
     /* aligned_alloc wants a size that is a multiple of the alignment */
-    int8_t *x = aligned_alloc(64, (M * K + 63) / 64 * 64), *w = aligned_alloc(64, (N * K + 63) / 64 * 64);
+    uint8_t *x = aligned_alloc(64, (M * K + 63) / 64 * 64);
+    int8_t *w = aligned_alloc(64, (N * K + 63) / 64 * 64);
     float xs[M], ws[N], b[N], y0[M * N], y1[M * N];
-    int32_t wsum[N];
+    int32_t wsum[N], xz[M];
     srand(7);
-    for (int i = 0; i < M * K; i++) x[i] = (int8_t)(rand() % 255 - 127);
+    for (int i = 0; i < M * K; i++) x[i] = (uint8_t)(rand() % 256);
     for (int i = 0; i < N * K; i++) w[i] = (int8_t)(rand() % 255 - 127);
-    for (int i = 0; i < M; i++) xs[i] = 0.01f * (float)(i + 1);
+    for (int i = 0; i < M; i++) xs[i] = 0.01f * (float)(i + 1), xz[i] = i * 30;
     for (int i = 0; i < N; i++) ws[i] = 0.02f * (float)(i + 1), b[i] = (float)i;
     for (int j = 0; j < N; j++) {
         wsum[j] = 0;
         for (int k = 0; k < K; k++) wsum[j] += w[j * K + k];
     }
-    assert_int_equal(k_int8_gemm_impl(0, x, xs, M, w, ws, wsum, b, 0, N, K, y0, N), 0);
+    assert_int_equal(k_int8_gemm_impl(0, x, xs, xz, M, w, ws, wsum, b, 0, N, K, y0, N), 0);
+    for (int i = 0; i < M; i++) /* the C version against the definition */
+        for (int j = 0; j < N; j++) {
+            long acc = 0;
+            for (int k = 0; k < K; k++) acc += (long)x[i * K + k] * w[j * K + k];
+            assert_float_equal(y0[i * N + j], xs[i] * ws[j] * (float)(acc - (long)xz[i] * wsum[j]) + b[j], 1e-3);
+        }
+    int tried = 0;
     for (int impl = 1; impl <= 2; impl++) {
-        if (k_int8_gemm_impl(impl, x, xs, M, w, ws, wsum, b, 0, N, K, y1, N) != 0) continue; /* CPU lacks it */
-        for (int i = 0; i < M * N; i++) assert_float_equal(y0[i], y1[i], 1e-3);
+        if (k_int8_gemm_impl(impl, x, xs, xz, M, w, ws, wsum, b, 0, N, K, y1, N) != 0) continue; /* CPU lacks it */
+        tried++;
+        assert_memory_equal(y0, y1, sizeof y0);
     }
+    printf("int8 kernels checked against portable C: %d (this CPU runs %s)\n", tried, k_int8_kernel_name());
     /* extreme values: no saturation anywhere */
-    memset(x, 127, M * K);
+    memset(x, 255, M * K);
     memset(w, 0x81, N * K); /* -127 */
     for (int j = 0; j < N; j++) wsum[j] = -127 * K;
-    assert_int_equal(k_int8_gemm_impl(0, x, xs, M, w, ws, wsum, b, 0, N, K, y0, N), 0);
-    assert_float_equal(y0[0], xs[0] * ws[0] * (-127.0f * 127.0f * K) + b[0], 1e-2);
+    for (int i = 0; i < M; i++) xz[i] = 0;
+    assert_int_equal(k_int8_gemm_impl(0, x, xs, xz, M, w, ws, wsum, b, 0, N, K, y0, N), 0);
+    assert_float_equal(y0[0], xs[0] * ws[0] * (-255.0f * 127.0f * K) + b[0], 1e-2);
     for (int impl = 1; impl <= 2; impl++)
-        if (k_int8_gemm_impl(impl, x, xs, M, w, ws, wsum, b, 0, N, K, y1, N) == 0)
-            for (int i = 0; i < M * N; i++) assert_float_equal(y0[i], y1[i], 1e-2);
+        if (k_int8_gemm_impl(impl, x, xs, xz, M, w, ws, wsum, b, 0, N, K, y1, N) == 0)
+            assert_memory_equal(y0, y1, sizeof y0);
+    /* activation quantisation: the dispatched version equals the C one and reconstructs within half a step */
+    enum { R = 5, C = 77, CP = 96 };
+    float src[R * C];
+    for (int i = 0; i < R * C; i++) src[i] = (float)((rand() % 20001) - 5000) * 1e-3f * (float)(1 + i % 3);
+    for (int i = 0; i < C; i++) src[4 * C + i] = 0.0f; /* an all-zero row */
+    uint8_t *q0 = aligned_alloc(64, R * CP), *q1 = aligned_alloc(64, R * CP);
+    float s0[R], s1[R];
+    int32_t z0[R], z1[R];
+    k_quantize_rows_c(src, R, C, C, CP, q0, s0, z0);
+    k_quantize_rows(src, R, C, C, CP, q1, s1, z1);
+    assert_memory_equal(q0, q1, R * CP);
+    assert_memory_equal(z0, z1, sizeof z0);
+    for (int r = 0; r < R; r++)
+        for (int i = 0; i < C; i++)
+            assert_true(fabsf(s0[r] * (float)(q0[r * CP + i] - z0[r]) - src[r * C + i]) <= 0.5f * s0[r] * 1.001f);
+    free(q0);
+    free(q1);
     free(x);
     free(w);
 }

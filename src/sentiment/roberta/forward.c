@@ -24,8 +24,9 @@ struct roberta_session {
     float *x, *ctx, *tmp; /* [budget][H] each */
     float *qkv, *inter;   /* one [budget][max(3H, FF)] buffer: q/k/v are dead once attention has run */
     float *scores;                       /* [threads][max_len][max_len] */
-    int8_t *xq;                          /* [budget][kpad of the widest input] */
-    float *xs;                           /* [budget] */
+    uint8_t *xq; /* [budget][kpad of the widest input] */
+    float *xs;   /* [budget] */
+    int32_t *xz; /* [budget] */
     int kpad_max;
     /* current batch */
     int nb, rows;
@@ -57,6 +58,7 @@ void roberta_session_free(roberta_session *s) {
     free(s->scores);
     free(s->xq);
     free(s->xs);
+    free(s->xz);
     free(s);
 }
 
@@ -82,9 +84,10 @@ int roberta_session_new(const roberta_model *m, int max_batch, int token_budget,
     if (m->quant == ROBERTA_INT8) {
         s->xq = zalloc(R * (size_t)s->kpad_max);
         s->xs = zalloc(R * 4);
+        s->xz = zalloc(R * 4);
     }
     if (!s->x || !s->qkv || !s->ctx || !s->tmp || !s->scores ||
-        (m->quant == ROBERTA_INT8 && (!s->xq || !s->xs))) {
+        (m->quant == ROBERTA_INT8 && (!s->xq || !s->xs || !s->xz))) {
         roberta_session_free(s);
         return cerr_set(e, CERR_NOMEM, "out of memory for a session of %d tokens", s->budget);
     }
@@ -129,7 +132,7 @@ static void gemm_task(void *ctx, int t, int thread) {
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, j->m, n1 - n0, L->in, 1.0f, j->a, j->lda,
                     L->w + (size_t)n0 * L->in, L->in, 1.0f, j->c + n0, j->ldc);
     } else {
-        k_int8_gemm(j->s->xq, j->s->xs, j->m, L->q, L->qscale, L->qsum, L->b, n0, n1, L->kpad, j->c, j->ldc);
+        k_int8_gemm(j->s->xq, j->s->xs, j->s->xz, j->m, L->q, L->qscale, L->qsum, L->b, n0, n1, L->kpad, j->c, j->ldc);
     }
     if (j->gelu)
         for (int i = 0; i < j->m; i++) k_gelu(j->c + (size_t)i * j->ldc + n0, (size_t)(n1 - n0));
@@ -146,7 +149,7 @@ static void quant_task(void *ctx, int t, int thread) {
     quant_job *q = ctx;
     int r0 = (int)((long)q->m * t / q->ntasks), r1 = (int)((long)q->m * (t + 1) / q->ntasks);
     k_quantize_rows(q->a + (size_t)r0 * q->lda, r1 - r0, q->k, q->lda, q->kpad, q->s->xq + (size_t)r0 * q->kpad,
-                    q->s->xs + r0);
+                    q->s->xs + r0, q->s->xz + r0);
 }
 
 static double now_s(void) {

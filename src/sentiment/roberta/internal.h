@@ -43,15 +43,17 @@ void k_gelu(float *x, size_t n);
 void k_softmax_row(float *x, int n);
 float k_f16_to_f32(uint16_t h);
 uint16_t k_f32_to_f16(float f);
-/* int8: quantise each of m rows of x (ld lda) to kpad int8 values with one scale per row. */
-void k_quantize_rows(const float *x, int m, int k, int lda, int kpad, int8_t *xq, float *xs);
-/* y[i][j] (ld ldy) = xs[i]*ws[j]*dot(xq[i], wq[j]) + b[j] for i < m, j in [n0, n1). wsum[j] = Σ wq[j]. */
-void k_int8_gemm(const int8_t *xq, const float *xs, int m, const int8_t *wq, const float *ws, const int32_t *wsum,
-                 const float *b, int n0, int n1, int kpad, float *y, int ldy);
+/* int8 (see kernels.c): activations per row as u8 with a zero point, x ≈ xs·(xq − xz); weights per row as
+ * symmetric int8, w ≈ ws·wq, with wsum = Σ wq. Rows are kpad long (a multiple of 32, 32-byte aligned). */
+void k_quantize_rows(const float *x, int m, int k, int lda, int kpad, uint8_t *xq, float *xs, int32_t *xz);
+void k_quantize_rows_c(const float *x, int m, int k, int lda, int kpad, uint8_t *xq, float *xs, int32_t *xz);
+/* y[i][j] (ld ldy) = xs[i]·ws[j]·(Σ xq[i]·wq[j] − xz[i]·wsum[j]) + b[j] for i < m, j in [n0, n1). */
+void k_int8_gemm(const uint8_t *xq, const float *xs, const int32_t *xz, int m, const int8_t *wq, const float *ws,
+                 const int32_t *wsum, const float *b, int n0, int n1, int kpad, float *y, int ldy);
 const char *k_int8_kernel_name(void);
-/* One specific version (0 portable C, 1 AVX2, 2 AVX-VNNI), for tests; -1 when this CPU lacks it. The int8 rows
- * (xq and wq) must be 32-byte aligned with kpad a multiple of 32. */
-int k_int8_gemm_impl(int impl, const int8_t *xq, const float *xs, int m, const int8_t *wq, const float *ws,
-                     const int32_t *wsum, const float *b, int n0, int n1, int kpad, float *y, int ldy);
+/* One specific version (0 portable C, 1 AVX2, 2 AVX-VNNI), for tests; -1 when this CPU lacks it. */
+int k_int8_gemm_impl(int impl, const uint8_t *xq, const float *xs, const int32_t *xz, int m, const int8_t *wq,
+                     const float *ws, const int32_t *wsum, const float *b, int n0, int n1, int kpad, float *y,
+                     int ldy);
 
 #endif

@@ -102,28 +102,54 @@ uint16_t k_f32_to_f16(float f) {
     return sign | (uint16_t)h;
 }
 
-static void quantize_rows_c(const float *x, int m, int k, int lda, int kpad, int8_t *xq, float *xs) {
+/* Activations are quantised per row, asymmetrically, to u8: x ≈ xs·(q − xz) with the row's [min, max] (widened
+ * to include 0) mapped onto [0, 255]. GELU outputs are nearly one-sided, so this keeps twice the resolution of a
+ * symmetric int8 code there. Weights are symmetric int8 per output row: w ≈ ws·wq. Then
+ *   y = xs·ws·(Σ q·wq − xz·Σ wq) + b,
+ * with Σ wq precomputed per row at load. Every kernel computes the integer sums exactly, so all three agree. */
+static inline void row_range(float mn, float mx, float *scale, int32_t *zero) {
+    mn = fminf(mn, 0.0f);
+    mx = fmaxf(mx, 0.0f);
+    float s = (mx - mn) / 255.0f;
+    if (!(s > 0)) {
+        *scale = 1.0f;
+        *zero = 0;
+        return;
+    }
+    long z = lrintf(-mn / s);
+    *scale = s;
+    *zero = (int32_t)(z < 0 ? 0 : z > 255 ? 255 : z);
+}
+
+static void quantize_rows_c(const float *x, int m, int k, int lda, int kpad, uint8_t *xq, float *xs, int32_t *xz) {
     for (int i = 0; i < m; i++) {
         const float *r = x + (size_t)i * lda;
-        float amax = 0;
-        for (int j = 0; j < k; j++) amax = fmaxf(amax, fabsf(r[j]));
-        float s = amax > 0 ? amax / 127.0f : 1.0f, inv = 1.0f / s;
-        xs[i] = s;
-        int8_t *q = xq + (size_t)i * kpad;
-        for (int j = 0; j < k; j++) q[j] = (int8_t)lrintf(r[j] * inv);
-        for (int j = k; j < kpad; j++) q[j] = 0;
+        float mn = r[0], mx = r[0];
+        for (int j = 1; j < k; j++) {
+            mn = fminf(mn, r[j]);
+            mx = fmaxf(mx, r[j]);
+        }
+        row_range(mn, mx, &xs[i], &xz[i]);
+        float inv = 1.0f / xs[i];
+        uint8_t *q = xq + (size_t)i * kpad;
+        for (int j = 0; j < k; j++) {
+            long v = lrintf(r[j] * inv) + xz[i];
+            q[j] = (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : v);
+        }
+        for (int j = k; j < kpad; j++) q[j] = (uint8_t)xz[i]; /* weights are 0 there: contributes nothing */
     }
 }
 
-static void int8_gemm_c(const int8_t *xq, const float *xs, int m, const int8_t *wq, const float *ws, const float *b,
-                        int n0, int n1, int kpad, float *y, int ldy) {
+static void int8_gemm_c(const uint8_t *xq, const float *xs, const int32_t *xz, int m, const int8_t *wq,
+                        const float *ws, const int32_t *wsum, const float *b, int n0, int n1, int kpad, float *y,
+                        int ldy) {
     for (int i = 0; i < m; i++) {
-        const int8_t *xr = xq + (size_t)i * kpad;
+        const uint8_t *xr = xq + (size_t)i * kpad;
         for (int j = n0; j < n1; j++) {
             const int8_t *wr = wq + (size_t)j * kpad;
             int32_t acc = 0;
             for (int k = 0; k < kpad; k++) acc += (int32_t)xr[k] * wr[k];
-            y[(size_t)i * ldy + j] = xs[i] * ws[j] * (float)acc + b[j];
+            y[(size_t)i * ldy + j] = xs[i] * ws[j] * (float)(acc - xz[i] * wsum[j]) + b[j];
         }
     }
 }
@@ -136,70 +162,116 @@ __attribute__((target("avx2"))) static inline int32_t hsum_epi32(__m256i v) {
     return _mm_cvtsi128_si32(s);
 }
 
-/* u8·s8 products via the sign trick: |x| times w carrying x's sign never needs x to be unsigned, and with both
- * sides in [-127, 127] a vpmaddubsw pair sum (<= 32258) cannot saturate. */
-__attribute__((target("avx2"))) static inline __m256i dot_step_avx2(__m256i acc, __m256i ax, __m256i x, __m256i w,
-                                                                       __m256i ones) {
-    __m256i p = _mm256_maddubs_epi16(ax, _mm256_sign_epi8(w, x));
-    return _mm256_add_epi32(acc, _mm256_madd_epi16(p, ones));
-}
+static void edge_avx2(const uint8_t *xq, const float *xs, const int32_t *xz, int i0, int i1, const int8_t *wq,
+                      const float *ws, const int32_t *wsum, const float *b, int j0, int j1, int kpad, float *y, int ldy);
 
-#define MB 4
-#define NB 2
-__attribute__((target("avx2"))) static void int8_gemm_avx2(const int8_t *xq, const float *xs, int m, const int8_t *wq,
-                                                           const float *ws, const float *b, int n0, int n1, int kpad,
-                                                           float *y, int ldy) {
-    const __m256i ones = _mm256_set1_epi16(1);
-    const int NBLK = 64; /* weight rows kept hot in L1/L2 while every activation row passes over them */
-    for (int jb = n0; jb < n1; jb += NBLK) {
-        int je = jb + NBLK < n1 ? jb + NBLK : n1;
-        int i = 0;
-        for (; i + MB <= m; i += MB) {
-            int j = jb;
-            for (; j + NB <= je; j += NB) {
-                __m256i a00 = _mm256_setzero_si256(), a01 = a00, a10 = a00, a11 = a00, a20 = a00, a21 = a00,
-                        a30 = a00, a31 = a00;
-                const int8_t *x0 = xq + (size_t)i * kpad, *x1 = x0 + kpad, *x2 = x1 + kpad, *x3 = x2 + kpad;
-                for (int k = 0; k < kpad; k += 32) {
-                    __m256i w0 = _mm256_load_si256((const __m256i *)(wq + (size_t)j * kpad + k));
-                    __m256i w1 = _mm256_load_si256((const __m256i *)(wq + (size_t)(j + 1) * kpad + k));
-                    __m256i x = _mm256_load_si256((const __m256i *)(x0 + k)), ax = _mm256_abs_epi8(x);
-                    a00 = dot_step_avx2(a00, ax, x, w0, ones);
-                    a01 = dot_step_avx2(a01, ax, x, w1, ones);
-                    x = _mm256_load_si256((const __m256i *)(x1 + k)), ax = _mm256_abs_epi8(x);
-                    a10 = dot_step_avx2(a10, ax, x, w0, ones);
-                    a11 = dot_step_avx2(a11, ax, x, w1, ones);
-                    x = _mm256_load_si256((const __m256i *)(x2 + k)), ax = _mm256_abs_epi8(x);
-                    a20 = dot_step_avx2(a20, ax, x, w0, ones);
-                    a21 = dot_step_avx2(a21, ax, x, w1, ones);
-                    x = _mm256_load_si256((const __m256i *)(x3 + k)), ax = _mm256_abs_epi8(x);
-                    a30 = dot_step_avx2(a30, ax, x, w0, ones);
-                    a31 = dot_step_avx2(a31, ax, x, w1, ones);
-                }
-                __m256i acc[MB][NB] = {{a00, a01}, {a10, a11}, {a20, a21}, {a30, a31}};
-                for (int a = 0; a < MB; a++)
-                    for (int c = 0; c < NB; c++)
-                        y[(size_t)(i + a) * ldy + j + c] = xs[i + a] * ws[j + c] * (float)hsum_epi32(acc[a][c]) + b[j + c];
-            }
-            if (j < je) int8_gemm_c(xq + (size_t)i * kpad, xs + i, MB, wq, ws, b, j, je, kpad, y + (size_t)i * ldy, ldy);
-        }
-        if (i < m) int8_gemm_c(xq + (size_t)i * kpad, xs + i, m - i, wq, ws, b, jb, je, kpad, y + (size_t)i * ldy, ldy);
-    }
-}
-
-/* vpdpbusd multiplies unsigned by signed bytes without saturation: feed x+128 (x XOR 0x80) and subtract
- * 128·Σw (precomputed per weight row) afterwards. 4 activation rows × 3 weight rows per tile: 12 accumulators. */
-__attribute__((target("avx2,avxvnni"))) static void int8_gemm_vnni(const int8_t *xq, const float *xs, int m,
-                                                                    const int8_t *wq, const float *ws,
-                                                                    const int32_t *wsum, const float *b, int n0,
-                                                                    int n1, int kpad, float *y, int ldy) {
-    const __m256i flip = _mm256_set1_epi8((char)0x80);
+/* AVX2 without VNNI: u8·s8 pairs can exceed int16 in vpmaddubsw (255·127·2), so both sides are widened to
+ * int16 and multiplied with vpmaddwd, which is exact. 4 activation rows × 2 weight rows per tile. */
+__attribute__((target("avx2"))) static void int8_gemm_avx2(const uint8_t *xq, const float *xs, const int32_t *xz,
+                                                           int m, const int8_t *wq, const float *ws,
+                                                           const int32_t *wsum, const float *b, int n0, int n1,
+                                                           int kpad, float *y, int ldy) {
     const int NBLK = 48;
     for (int jb = n0; jb < n1; jb += NBLK) {
         int je = jb + NBLK < n1 ? jb + NBLK : n1;
         int i = 0;
         for (; i + 4 <= m; i += 4) {
-            const int8_t *x0 = xq + (size_t)i * kpad, *x1 = x0 + kpad, *x2 = x1 + kpad, *x3 = x2 + kpad;
+            const uint8_t *x0 = xq + (size_t)i * kpad, *x1 = x0 + kpad, *x2 = x1 + kpad, *x3 = x2 + kpad;
+            int j = jb;
+            for (; j + 2 <= je; j += 2) {
+                const int8_t *w0 = wq + (size_t)j * kpad, *w1 = w0 + kpad;
+                __m256i a00 = _mm256_setzero_si256(), a01 = a00, a10 = a00, a11 = a00, a20 = a00, a21 = a00,
+                        a30 = a00, a31 = a00;
+                for (int k = 0; k < kpad; k += 16) {
+                    __m256i v0 = _mm256_cvtepi8_epi16(_mm_load_si128((const __m128i *)(w0 + k)));
+                    __m256i v1 = _mm256_cvtepi8_epi16(_mm_load_si128((const __m128i *)(w1 + k)));
+                    __m256i u = _mm256_cvtepu8_epi16(_mm_load_si128((const __m128i *)(x0 + k)));
+                    a00 = _mm256_add_epi32(a00, _mm256_madd_epi16(u, v0));
+                    a01 = _mm256_add_epi32(a01, _mm256_madd_epi16(u, v1));
+                    u = _mm256_cvtepu8_epi16(_mm_load_si128((const __m128i *)(x1 + k)));
+                    a10 = _mm256_add_epi32(a10, _mm256_madd_epi16(u, v0));
+                    a11 = _mm256_add_epi32(a11, _mm256_madd_epi16(u, v1));
+                    u = _mm256_cvtepu8_epi16(_mm_load_si128((const __m128i *)(x2 + k)));
+                    a20 = _mm256_add_epi32(a20, _mm256_madd_epi16(u, v0));
+                    a21 = _mm256_add_epi32(a21, _mm256_madd_epi16(u, v1));
+                    u = _mm256_cvtepu8_epi16(_mm_load_si128((const __m128i *)(x3 + k)));
+                    a30 = _mm256_add_epi32(a30, _mm256_madd_epi16(u, v0));
+                    a31 = _mm256_add_epi32(a31, _mm256_madd_epi16(u, v1));
+                }
+                __m256i acc[4][2] = {{a00, a01}, {a10, a11}, {a20, a21}, {a30, a31}};
+                for (int r = 0; r < 4; r++)
+                    for (int c = 0; c < 2; c++)
+                        y[(size_t)(i + r) * ldy + j + c] =
+                            xs[i + r] * ws[j + c] * (float)(hsum_epi32(acc[r][c]) - xz[i + r] * wsum[j + c]) + b[j + c];
+            }
+            if (j < je) edge_avx2(xq, xs, xz, i, i + 4, wq, ws, wsum, b, j, je, kpad, y, ldy);
+        }
+        if (i < m) edge_avx2(xq, xs, xz, i, m, wq, ws, wsum, b, jb, je, kpad, y, ldy);
+    }
+}
+
+/* Edges of the register tiles (rows left over after groups of 4, columns after groups of 3 or 2) run through
+ * these one-row vector kernels rather than scalar code: at batch 1 the last layer has a single row. */
+__attribute__((target("avx2,avxvnni"))) static void edge_vnni(const uint8_t *xq, const float *xs, const int32_t *xz,
+                                                               int i0, int i1, const int8_t *wq, const float *ws,
+                                                               const int32_t *wsum, const float *b, int j0, int j1,
+                                                               int kpad, float *y, int ldy) {
+    for (int i = i0; i < i1; i++) {
+        const uint8_t *x = xq + (size_t)i * kpad;
+        int j = j0;
+        for (; j + 3 <= j1; j += 3) {
+            const int8_t *w0 = wq + (size_t)j * kpad, *w1 = w0 + kpad, *w2 = w1 + kpad;
+            __m256i a0 = _mm256_setzero_si256(), a1 = a0, a2 = a0;
+            for (int k = 0; k < kpad; k += 32) {
+                __m256i u = _mm256_load_si256((const __m256i *)(x + k));
+                a0 = _mm256_dpbusd_avx_epi32(a0, u, _mm256_load_si256((const __m256i *)(w0 + k)));
+                a1 = _mm256_dpbusd_avx_epi32(a1, u, _mm256_load_si256((const __m256i *)(w1 + k)));
+                a2 = _mm256_dpbusd_avx_epi32(a2, u, _mm256_load_si256((const __m256i *)(w2 + k)));
+            }
+            y[(size_t)i * ldy + j] = xs[i] * ws[j] * (float)(hsum_epi32(a0) - xz[i] * wsum[j]) + b[j];
+            y[(size_t)i * ldy + j + 1] = xs[i] * ws[j + 1] * (float)(hsum_epi32(a1) - xz[i] * wsum[j + 1]) + b[j + 1];
+            y[(size_t)i * ldy + j + 2] = xs[i] * ws[j + 2] * (float)(hsum_epi32(a2) - xz[i] * wsum[j + 2]) + b[j + 2];
+        }
+        for (; j < j1; j++) {
+            const int8_t *w0 = wq + (size_t)j * kpad;
+            __m256i a0 = _mm256_setzero_si256();
+            for (int k = 0; k < kpad; k += 32)
+                a0 = _mm256_dpbusd_avx_epi32(a0, _mm256_load_si256((const __m256i *)(x + k)),
+                                             _mm256_load_si256((const __m256i *)(w0 + k)));
+            y[(size_t)i * ldy + j] = xs[i] * ws[j] * (float)(hsum_epi32(a0) - xz[i] * wsum[j]) + b[j];
+        }
+    }
+}
+
+__attribute__((target("avx2"))) static void edge_avx2(const uint8_t *xq, const float *xs, const int32_t *xz, int i0,
+                                                      int i1, const int8_t *wq, const float *ws, const int32_t *wsum,
+                                                      const float *b, int j0, int j1, int kpad, float *y, int ldy) {
+    for (int i = i0; i < i1; i++) {
+        const uint8_t *x = xq + (size_t)i * kpad;
+        for (int j = j0; j < j1; j++) {
+            const int8_t *w0 = wq + (size_t)j * kpad;
+            __m256i a0 = _mm256_setzero_si256();
+            for (int k = 0; k < kpad; k += 16)
+                a0 = _mm256_add_epi32(a0, _mm256_madd_epi16(_mm256_cvtepu8_epi16(_mm_load_si128((const __m128i *)(x + k))),
+                                                            _mm256_cvtepi8_epi16(_mm_load_si128((const __m128i *)(w0 + k)))));
+            y[(size_t)i * ldy + j] = xs[i] * ws[j] * (float)(hsum_epi32(a0) - xz[i] * wsum[j]) + b[j];
+        }
+    }
+}
+
+/* AVX-VNNI: vpdpbusd multiplies u8 by s8 and accumulates groups of four into int32 without saturation, which
+ * is exactly this code's product. 4 activation rows × 3 weight rows per tile: 12 accumulators. */
+__attribute__((target("avx2,avxvnni"))) static void int8_gemm_vnni(const uint8_t *xq, const float *xs,
+                                                                    const int32_t *xz, int m, const int8_t *wq,
+                                                                    const float *ws, const int32_t *wsum,
+                                                                    const float *b, int n0, int n1, int kpad, float *y,
+                                                                    int ldy) {
+    const int NBLK = 48;
+    for (int jb = n0; jb < n1; jb += NBLK) {
+        int je = jb + NBLK < n1 ? jb + NBLK : n1;
+        int i = 0;
+        for (; i + 4 <= m; i += 4) {
+            const uint8_t *x0 = xq + (size_t)i * kpad, *x1 = x0 + kpad, *x2 = x1 + kpad, *x3 = x2 + kpad;
             int j = jb;
             for (; j + 3 <= je; j += 3) {
                 const int8_t *w0 = wq + (size_t)j * kpad, *w1 = w0 + kpad, *w2 = w1 + kpad;
@@ -209,19 +281,19 @@ __attribute__((target("avx2,avxvnni"))) static void int8_gemm_vnni(const int8_t 
                     __m256i v0 = _mm256_load_si256((const __m256i *)(w0 + k));
                     __m256i v1 = _mm256_load_si256((const __m256i *)(w1 + k));
                     __m256i v2 = _mm256_load_si256((const __m256i *)(w2 + k));
-                    __m256i u = _mm256_xor_si256(_mm256_load_si256((const __m256i *)(x0 + k)), flip);
+                    __m256i u = _mm256_load_si256((const __m256i *)(x0 + k));
                     a00 = _mm256_dpbusd_avx_epi32(a00, u, v0);
                     a01 = _mm256_dpbusd_avx_epi32(a01, u, v1);
                     a02 = _mm256_dpbusd_avx_epi32(a02, u, v2);
-                    u = _mm256_xor_si256(_mm256_load_si256((const __m256i *)(x1 + k)), flip);
+                    u = _mm256_load_si256((const __m256i *)(x1 + k));
                     a10 = _mm256_dpbusd_avx_epi32(a10, u, v0);
                     a11 = _mm256_dpbusd_avx_epi32(a11, u, v1);
                     a12 = _mm256_dpbusd_avx_epi32(a12, u, v2);
-                    u = _mm256_xor_si256(_mm256_load_si256((const __m256i *)(x2 + k)), flip);
+                    u = _mm256_load_si256((const __m256i *)(x2 + k));
                     a20 = _mm256_dpbusd_avx_epi32(a20, u, v0);
                     a21 = _mm256_dpbusd_avx_epi32(a21, u, v1);
                     a22 = _mm256_dpbusd_avx_epi32(a22, u, v2);
-                    u = _mm256_xor_si256(_mm256_load_si256((const __m256i *)(x3 + k)), flip);
+                    u = _mm256_load_si256((const __m256i *)(x3 + k));
                     a30 = _mm256_dpbusd_avx_epi32(a30, u, v0);
                     a31 = _mm256_dpbusd_avx_epi32(a31, u, v1);
                     a32 = _mm256_dpbusd_avx_epi32(a32, u, v2);
@@ -230,43 +302,50 @@ __attribute__((target("avx2,avxvnni"))) static void int8_gemm_vnni(const int8_t 
                 for (int r = 0; r < 4; r++)
                     for (int c = 0; c < 3; c++)
                         y[(size_t)(i + r) * ldy + j + c] =
-                            xs[i + r] * ws[j + c] * (float)(hsum_epi32(acc[r][c]) - 128 * wsum[j + c]) + b[j + c];
+                            xs[i + r] * ws[j + c] * (float)(hsum_epi32(acc[r][c]) - xz[i + r] * wsum[j + c]) + b[j + c];
             }
-            if (j < je) int8_gemm_c(xq + (size_t)i * kpad, xs + i, 4, wq, ws, b, j, je, kpad, y + (size_t)i * ldy, ldy);
+            if (j < je) edge_vnni(xq, xs, xz, i, i + 4, wq, ws, wsum, b, j, je, kpad, y, ldy);
         }
-        if (i < m) int8_gemm_c(xq + (size_t)i * kpad, xs + i, m - i, wq, ws, b, jb, je, kpad, y + (size_t)i * ldy, ldy);
+        if (i < m) edge_vnni(xq, xs, xz, i, m, wq, ws, wsum, b, jb, je, kpad, y, ldy);
     }
 }
 
 __attribute__((target("avx2"))) static void quantize_rows_avx2(const float *x, int m, int k, int lda, int kpad,
-                                                               int8_t *xq, float *xs) {
-    const __m256 sign = _mm256_set1_ps(-0.0f);
+                                                               uint8_t *xq, float *xs, int32_t *xz) {
+    const __m256i perm = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
     for (int i = 0; i < m; i++) {
         const float *r = x + (size_t)i * lda;
-        __m256 mx = _mm256_setzero_ps();
+        __m256 vmn = _mm256_set1_ps(r[0]), vmx = vmn;
         int j = 0;
-        for (; j + 8 <= k; j += 8) mx = _mm256_max_ps(mx, _mm256_andnot_ps(sign, _mm256_loadu_ps(r + j)));
-        float amax = 0, t[8];
-        _mm256_storeu_ps(t, mx);
-        for (int q = 0; q < 8; q++) amax = fmaxf(amax, t[q]);
-        for (; j < k; j++) amax = fmaxf(amax, fabsf(r[j]));
-        float s = amax > 0 ? amax / 127.0f : 1.0f, inv = 1.0f / s;
-        xs[i] = s;
-        int8_t *q = xq + (size_t)i * kpad;
-        __m256 vinv = _mm256_set1_ps(inv);
-        j = 0;
-        for (; j + 32 <= k; j += 32) { /* round half to even, as lrintf */
-            __m256i a = _mm256_cvtps_epi32(_mm256_mul_ps(_mm256_loadu_ps(r + j), vinv));
-            __m256i b2 = _mm256_cvtps_epi32(_mm256_mul_ps(_mm256_loadu_ps(r + j + 8), vinv));
-            __m256i c = _mm256_cvtps_epi32(_mm256_mul_ps(_mm256_loadu_ps(r + j + 16), vinv));
-            __m256i d = _mm256_cvtps_epi32(_mm256_mul_ps(_mm256_loadu_ps(r + j + 24), vinv));
-            __m256i ab = _mm256_packs_epi32(a, b2), cd = _mm256_packs_epi32(c, d);
-            __m256i p = _mm256_packs_epi16(ab, cd); /* lanes interleaved: 0 4 1 5 2 6 3 7 (in 32-bit groups) */
-            p = _mm256_permutevar8x32_epi32(p, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
-            _mm256_storeu_si256((__m256i *)(q + j), p);
+        for (; j + 8 <= k; j += 8) {
+            __m256 v = _mm256_loadu_ps(r + j);
+            vmn = _mm256_min_ps(vmn, v);
+            vmx = _mm256_max_ps(vmx, v);
         }
-        for (; j < k; j++) q[j] = (int8_t)lrintf(r[j] * inv);
-        for (; j < kpad; j++) q[j] = 0;
+        float tn[8], tx[8], mn = r[0], mx = r[0];
+        _mm256_storeu_ps(tn, vmn);
+        _mm256_storeu_ps(tx, vmx);
+        for (int q = 0; q < 8; q++) mn = fminf(mn, tn[q]), mx = fmaxf(mx, tx[q]);
+        for (; j < k; j++) mn = fminf(mn, r[j]), mx = fmaxf(mx, r[j]);
+        row_range(mn, mx, &xs[i], &xz[i]);
+        float inv = 1.0f / xs[i];
+        uint8_t *q = xq + (size_t)i * kpad;
+        __m256 vinv = _mm256_set1_ps(inv);
+        __m256i vz = _mm256_set1_epi32(xz[i]);
+        j = 0;
+        for (; j + 32 <= k; j += 32) { /* round half to even (as lrintf), add the zero point, saturate to u8 */
+            __m256i a = _mm256_add_epi32(_mm256_cvtps_epi32(_mm256_mul_ps(_mm256_loadu_ps(r + j), vinv)), vz);
+            __m256i b2 = _mm256_add_epi32(_mm256_cvtps_epi32(_mm256_mul_ps(_mm256_loadu_ps(r + j + 8), vinv)), vz);
+            __m256i c = _mm256_add_epi32(_mm256_cvtps_epi32(_mm256_mul_ps(_mm256_loadu_ps(r + j + 16), vinv)), vz);
+            __m256i d = _mm256_add_epi32(_mm256_cvtps_epi32(_mm256_mul_ps(_mm256_loadu_ps(r + j + 24), vinv)), vz);
+            __m256i p = _mm256_packus_epi16(_mm256_packs_epi32(a, b2), _mm256_packs_epi32(c, d));
+            _mm256_storeu_si256((__m256i *)(q + j), _mm256_permutevar8x32_epi32(p, perm));
+        }
+        for (; j < k; j++) {
+            long v = lrintf(r[j] * inv) + xz[i];
+            q[j] = (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : v);
+        }
+        for (; j < kpad; j++) q[j] = (uint8_t)xz[i];
     }
 }
 #endif
@@ -284,29 +363,34 @@ const char *k_int8_kernel_name(void) {
     return names[pick()];
 }
 
-void k_quantize_rows(const float *x, int m, int k, int lda, int kpad, int8_t *xq, float *xs) {
+void k_quantize_rows(const float *x, int m, int k, int lda, int kpad, uint8_t *xq, float *xs, int32_t *xz) {
 #if defined(CHATTER_X86)
     if (pick() >= 1) {
-        quantize_rows_avx2(x, m, k, lda, kpad, xq, xs);
+        quantize_rows_avx2(x, m, k, lda, kpad, xq, xs, xz);
         return;
     }
 #endif
-    quantize_rows_c(x, m, k, lda, kpad, xq, xs);
+    quantize_rows_c(x, m, k, lda, kpad, xq, xs, xz);
 }
 
-int k_int8_gemm_impl(int impl, const int8_t *xq, const float *xs, int m, const int8_t *wq, const float *ws,
-                     const int32_t *wsum, const float *b, int n0, int n1, int kpad, float *y, int ldy) {
+void k_quantize_rows_c(const float *x, int m, int k, int lda, int kpad, uint8_t *xq, float *xs, int32_t *xz) {
+    quantize_rows_c(x, m, k, lda, kpad, xq, xs, xz);
+}
+
+int k_int8_gemm_impl(int impl, const uint8_t *xq, const float *xs, const int32_t *xz, int m, const int8_t *wq,
+                     const float *ws, const int32_t *wsum, const float *b, int n0, int n1, int kpad, float *y,
+                     int ldy) {
     if (impl < 0 || impl > pick()) return -1;
     switch (impl) {
 #if defined(CHATTER_X86)
-    case 2: int8_gemm_vnni(xq, xs, m, wq, ws, wsum, b, n0, n1, kpad, y, ldy); return 0;
-    case 1: int8_gemm_avx2(xq, xs, m, wq, ws, b, n0, n1, kpad, y, ldy); return 0;
+    case 2: int8_gemm_vnni(xq, xs, xz, m, wq, ws, wsum, b, n0, n1, kpad, y, ldy); return 0;
+    case 1: int8_gemm_avx2(xq, xs, xz, m, wq, ws, wsum, b, n0, n1, kpad, y, ldy); return 0;
 #endif
-    default: int8_gemm_c(xq, xs, m, wq, ws, b, n0, n1, kpad, y, ldy); return 0;
+    default: int8_gemm_c(xq, xs, xz, m, wq, ws, wsum, b, n0, n1, kpad, y, ldy); return 0;
     }
 }
 
-void k_int8_gemm(const int8_t *xq, const float *xs, int m, const int8_t *wq, const float *ws, const int32_t *wsum,
-                 const float *b, int n0, int n1, int kpad, float *y, int ldy) {
-    (void)k_int8_gemm_impl(pick(), xq, xs, m, wq, ws, wsum, b, n0, n1, kpad, y, ldy);
+void k_int8_gemm(const uint8_t *xq, const float *xs, const int32_t *xz, int m, const int8_t *wq, const float *ws,
+                 const int32_t *wsum, const float *b, int n0, int n1, int kpad, float *y, int ldy) {
+    (void)k_int8_gemm_impl(pick(), xq, xs, xz, m, wq, ws, wsum, b, n0, n1, kpad, y, ldy);
 }

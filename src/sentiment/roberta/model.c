@@ -111,7 +111,7 @@ static int dense(loader *L, rlin *d, const char *const *parts, int nparts, int o
     return 0;
 }
 
-static int load_weights(loader *L) {
+static int load_weights(loader *L, int big) {
     roberta_model *m = L->m;
     const roberta_config *c = &m->cfg;
     int H = c->hidden, FF = c->intermediate, V = c->vocab, P = c->max_positions;
@@ -128,9 +128,13 @@ static int load_weights(loader *L) {
         m->resident += (size_t)V * H * 4;
     } else {
         if (!(m->word16 = zalloc((size_t)V * H * 2))) return cerr_set(e, CERR_NOMEM, "out of memory");
-        for (int v = 0; v < V; v++) { /* row by row: never the whole fp32 table in memory */
-            tensorfile_copy_f32(t, (int64_t)v * H, H, L->tmp);
-            for (int k = 0; k < H; k++) m->word16[(size_t)v * H + k] = k_f32_to_f16(L->tmp[k]);
+        /* block by block through the scratch buffer: never the whole fp32 table in memory (the copy drops the
+         * file pages it has read, which only works for whole pages, hence blocks rather than single rows) */
+        int rows = (int)(((size_t)3 * big * H) / (size_t)H);
+        for (int v0 = 0; v0 < V; v0 += rows) {
+            int nr = V - v0 < rows ? V - v0 : rows;
+            tensorfile_copy_f32(t, (int64_t)v0 * H, (int64_t)nr * H, L->tmp);
+            for (size_t k = 0; k < (size_t)nr * H; k++) m->word16[(size_t)v0 * H + k] = k_f32_to_f16(L->tmp[k]);
         }
         m->resident += (size_t)V * H * 2;
     }
@@ -235,7 +239,7 @@ int roberta_model_load_files(const char *config_path, const char *weights_path, 
     int big = m->cfg.intermediate > m->cfg.hidden ? m->cfg.intermediate : m->cfg.hidden;
     loader L = {.tf = tf, .m = m, .e = e};
     L.tmp = q == ROBERTA_INT8 ? zalloc((size_t)3 * big * m->cfg.hidden * 4) : NULL;
-    int rc = q == ROBERTA_INT8 && !L.tmp ? cerr_set(e, CERR_NOMEM, "out of memory") : load_weights(&L);
+    int rc = q == ROBERTA_INT8 && !L.tmp ? cerr_set(e, CERR_NOMEM, "out of memory") : load_weights(&L, big);
     free(L.tmp);
     tensorfile_close(tf);
     if (rc) {
