@@ -24,7 +24,7 @@ DUR=${DUR:-15s} THREADS=${THREADS:-2} CONNS=${CONNS:-32}
 # counts only finished responses; so it runs at CONNS_BIG connections, and so does a second reference download.
 CONNS_BIG=${CONNS_BIG:-4}
 export DUR THREADS CONNS
-REF_CONFIGS=${REF_CONFIGS:-"sqlite:sync:0 pg:sync:60"}
+REF_CONFIGS=${REF_CONFIGS-"sqlite:sync:0 pg:sync:60"}   # "" = chatter only
 CHATTER_DBS=${CHATTER_DBS:-"sqlite pg"}
 OUT=${OUT:-/tmp/chatter-bench-api-$(date -u +%Y%m%dT%H%M%S)}
 WORK=$(mktemp -d /tmp/chatter-bench-api.XXXXXX)

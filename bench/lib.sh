@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2034
 # lib.sh - helpers shared by bench_api.sh, bench_pipeline.sh and bench_vader.sh. Source it.
 #
 # Every process a benchmark starts goes through bg_start, which records its pid; bench_stop_all (the EXIT
