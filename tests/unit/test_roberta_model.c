@@ -202,8 +202,8 @@ static void test_int8(void **state) {
 static void test_int8_kernels_agree(void **state) {
     (void)state;
     enum { M = 7, N = 9, K = 96 };
-    uint8_t *x = aligned_alloc(64, M * K);
-    int8_t *w = aligned_alloc(64, N * K);
+    uint8_t *x = aligned_alloc(64, (M * K + 63) / 64 * 64);
+    int8_t *w = aligned_alloc(64, (N * K + 63) / 64 * 64);
     float xs[M], ws[N], b[N], y0[M * N], y1[M * N];
     int32_t wsum[N], xz[M];
     srand(7);
@@ -244,7 +244,7 @@ static void test_int8_kernels_agree(void **state) {
     float src[R * C];
     for (int i = 0; i < R * C; i++) src[i] = (float)((rand() % 20001) - 5000) * 1e-3f * (float)(1 + i % 3);
     for (int i = 0; i < C; i++) src[4 * C + i] = 0.0f; /* an all-zero row */
-    uint8_t *q0 = aligned_alloc(64, R * CP), *q1 = aligned_alloc(64, R * CP);
+    uint8_t *q0 = aligned_alloc(64, (R * CP + 63) / 64 * 64), *q1 = aligned_alloc(64, (R * CP + 63) / 64 * 64);
     float s0[R], s1[R];
     int32_t z0[R], z1[R];
     k_quantize_rows_c(src, R, C, C, CP, q0, s0, z0);
