@@ -1,7 +1,8 @@
 # redis_env.sh - a throw-away redis-server on a free loopback port, for tests. Source it, then:
 #   redis_start [aof]   start (aof: appendonly on, so data survives redis_restart); exports
 #                       CHATTER_TEST_REDIS_URL=redis://127.0.0.1:PORT and REDIS_PORT
-#   redis_restart       stop (SIGTERM: flushes the AOF) and start again on the same port and data dir
+#   redis_restart [S]   stop (SIGTERM: flushes the AOF), stay down S seconds (default 0), and start again
+#                       on the same port and data dir
 #   redis_stop          stop and remove the data dir (also run on EXIT)
 # Used as a standalone command it starts Redis, runs the given command with the URL set, and stops:
 #   bash tests/redis_env.sh ./build/test_queue
@@ -50,21 +51,23 @@ redis_start() {
 
 _redis_kill() {
     [ -n "$REDIS_PID" ] || return 0
-    kill "$REDIS_PID" 2>/dev/null
+    # Every step may find the server gone already; none of that is an error (callers may use set -e).
+    kill "$REDIS_PID" 2>/dev/null || true
     for _ in $(seq 1 100); do kill -0 "$REDIS_PID" 2>/dev/null || break; sleep 0.05; done
-    kill -9 "$REDIS_PID" 2>/dev/null
-    wait "$REDIS_PID" 2>/dev/null
+    kill -9 "$REDIS_PID" 2>/dev/null || true
+    wait "$REDIS_PID" 2>/dev/null || true
     REDIS_PID=""
 }
 
 redis_restart() {
     _redis_kill
+    if [ -n "${1:-}" ]; then sleep "$1"; fi
     _redis_launch
 }
 
 redis_stop() {
     _redis_kill
-    [ -n "$REDIS_DIR" ] && rm -rf "$REDIS_DIR"
+    if [ -n "$REDIS_DIR" ]; then rm -rf "$REDIS_DIR"; fi
     REDIS_DIR=""
 }
 

@@ -24,9 +24,12 @@ typedef struct api_config {
     int max_urls;                    /* default 500 */
     int64_t max_comments_limit;      /* highest max_comments_per_post accepted (default 100000) */
     int64_t default_max_comments;    /* default 1000 */
-    unsigned connection_timeout_s;   /* idle connection timeout (default 30) */
+    int64_t sample_pool;             /* comments fetched per post for a job that samples (default 5000,
+                                      * 1..SAMPLE_POOL_MAX; raised to the job's own limit when that is higher) */
+    int64_t max_time_budget_s;       /* highest time_budget_s accepted (default 7 days) */
+    unsigned connection_timeout_s;   /* a connection idle this long is closed (default 15) */
     unsigned connection_limit;       /* default 1024 */
-    unsigned per_ip_connection_limit;/* default 256 */
+    unsigned per_ip_connection_limit;/* default 64: a slow client holds at most this many */
     const char *default_analyzer;    /* recorded on jobs that name none */
     api_auth_fn auth;                /* NULL = no authentication: every job belongs to LOCAL_OWNER */
     void *auth_ctx;

@@ -36,6 +36,9 @@ enum MHD_Result reply_error_json(api_request *r, unsigned status, const char *co
                                  const char *message, json_t *details); /* steals details */
 enum MHD_Result reply_text(api_request *r, unsigned status, const char *content_type, const char *text);
 enum MHD_Result reply_store_error(api_request *r, const cerr *e);
+/* A JSON error with one extra header (Allow, WWW-Authenticate, Retry-After). */
+enum MHD_Result reply_error_header(api_request *r, unsigned status, const char *code, const char *message,
+                                   const char *hname, const char *hvalue);
 /* 429 with a Retry-After header. */
 enum MHD_Result reply_too_many(api_request *r, int64_t retry_after_s, const char *fmt, ...) CH_PRINTF(3, 4);
 

@@ -5,8 +5,9 @@
 #include "api/internal.h"
 #include "core/log.h"
 
+/* Queues data (freed by MHD) with the common headers and, when hname is set, one more header. */
 static enum MHD_Result queue_buffer(api_request *r, unsigned status, const char *content_type, char *data,
-                                    size_t len) {
+                                    size_t len, const char *hname, const char *hvalue) {
     struct MHD_Response *resp = MHD_create_response_from_buffer(len, data, MHD_RESPMEM_MUST_FREE);
     if (!resp) {
         free(data);
@@ -15,12 +16,14 @@ static enum MHD_Result queue_buffer(api_request *r, unsigned status, const char 
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, content_type);
     MHD_add_response_header(resp, "Cache-Control", "no-store");
     MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+    if (hname) MHD_add_response_header(resp, hname, hvalue);
     enum MHD_Result ret = MHD_queue_response(r->conn, status, resp);
     MHD_destroy_response(resp);
     return ret;
 }
 
-enum MHD_Result reply_json(api_request *r, unsigned status, json_t *body) {
+static enum MHD_Result queue_json(api_request *r, unsigned status, json_t *body, const char *hname,
+                                  const char *hvalue) {
     char *s = json_dumps(body, JSON_COMPACT | JSON_ENSURE_ASCII);
     json_decref(body);
     if (!s) return MHD_NO;
@@ -33,7 +36,17 @@ enum MHD_Result reply_json(api_request *r, unsigned status, json_t *body) {
     }
     t[n] = '\n';
     t[n + 1] = '\0';
-    return queue_buffer(r, status, "application/json", t, n + 1);
+    return queue_buffer(r, status, "application/json", t, n + 1, hname, hvalue);
+}
+
+enum MHD_Result reply_json(api_request *r, unsigned status, json_t *body) {
+    return queue_json(r, status, body, NULL, NULL);
+}
+
+enum MHD_Result reply_error_header(api_request *r, unsigned status, const char *code, const char *message,
+                                   const char *hname, const char *hvalue) {
+    return queue_json(r, status, json_pack("{s:{s:s,s:s}}", "error", "code", code, "message", message), hname,
+                      hvalue);
 }
 
 enum MHD_Result reply_error_json(api_request *r, unsigned status, const char *code, const char *field,
@@ -57,7 +70,7 @@ enum MHD_Result reply_error(api_request *r, unsigned status, const char *code, c
 enum MHD_Result reply_text(api_request *r, unsigned status, const char *content_type, const char *text) {
     char *copy = strdup(text);
     if (!copy) return MHD_NO;
-    return queue_buffer(r, status, content_type, copy, strlen(copy));
+    return queue_buffer(r, status, content_type, copy, strlen(copy), NULL, NULL);
 }
 
 enum MHD_Result reply_store_error(api_request *r, const cerr *e) {
@@ -72,20 +85,7 @@ enum MHD_Result reply_too_many(api_request *r, int64_t retry_after_s, const char
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    json_t *body = json_pack("{s:{s:s,s:s}}", "error", "code", "rate_limited", "message", msg);
-    char *s = json_dumps(body, JSON_COMPACT);
-    json_decref(body);
-    if (!s) return MHD_NO;
-    struct MHD_Response *resp = MHD_create_response_from_buffer(strlen(s), s, MHD_RESPMEM_MUST_FREE);
-    if (!resp) {
-        free(s);
-        return MHD_NO;
-    }
     char ra[24];
     snprintf(ra, sizeof ra, "%lld", (long long)(retry_after_s > 0 ? retry_after_s : 1));
-    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
-    MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, ra);
-    enum MHD_Result ret = MHD_queue_response(r->conn, MHD_HTTP_TOO_MANY_REQUESTS, resp);
-    MHD_destroy_response(resp);
-    return ret;
+    return reply_error_header(r, MHD_HTTP_TOO_MANY_REQUESTS, "rate_limited", msg, MHD_HTTP_HEADER_RETRY_AFTER, ra);
 }

@@ -30,15 +30,17 @@ static int write_row(void *ud, const result_row *row) {
     cerr *e = &c->err;
     const char *cells[] = {row->post_url, row->platform, row->post_id, row->comment_id, row->parent_id, row->author,
                            row->published_at};
-    if (buf_printf(b, e, "%lld", (long long)row->job_id)) return -1;
+    if (csv_i64(b, row->job_id, e)) return -1;
     for (size_t i = 0; i < sizeof cells / sizeof *cells; i++)
         if (buf_append(b, ",", 1, e) || csv_field(b, cells[i], true, e)) return -1;
     if (buf_append(b, ",", 1, e)) return -1;
-    if (row->like_count >= 0 && buf_printf(b, e, "%lld", (long long)row->like_count)) return -1;
+    if (row->like_count >= 0 && csv_i64(b, row->like_count, e)) return -1;
     if (buf_append(b, ",", 1, e) || csv_field(b, row->text, true, e) || buf_append(b, ",", 1, e)) return -1;
     if (row->label) {
-        if (buf_printf(b, e, "%s,%.6f,%.6f,%.6f,", row->label, row->p[0], row->p[1], row->p[2])) return -1;
-        if (csv_field(b, row->model, true, e)) return -1;
+        if (buf_puts(b, row->label, e)) return -1;
+        for (int k = 0; k < 3; k++)
+            if (buf_append(b, ",", 1, e) || csv_prob6(b, row->p[k], e)) return -1;
+        if (buf_append(b, ",", 1, e) || csv_field(b, row->model, true, e)) return -1;
     } else if (buf_puts(b, ",,,,", e)) {
         return -1;
     }

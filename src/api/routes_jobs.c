@@ -1,4 +1,5 @@
 /* routes_jobs.c - the job routes: create, list, status, delete. */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,6 +9,7 @@
 #include "core/log.h"
 #include "core/util.h"
 #include "sources/url.h"
+#include "store/store_common.h"
 
 static void iso_or_null(json_t *obj, const char *key, int64_t t) {
     if (!t) {
@@ -28,10 +30,22 @@ static int add_task(void *ud, const task_info *t) {
     if (!o) return -1;
     json_object_set_new(o, "expected_count",
                         t->expected_count >= 0 ? json_integer(t->expected_count) : json_null());
+    /* what the post's last complete fetch delivered (shared by every job naming the post) */
+    json_object_set_new(o, "fetched_count", t->fetched_at ? json_integer(t->fetched_count) : json_null());
     json_object_set_new(o, t->status == TASK_FAILED ? "reason" : "note",
                         t->reason[0] ? json_string(t->reason) : json_null());
     json_array_append_new(arr, o);
     return 0;
+}
+
+static json_t *options_to_json(const job_options *jo) {
+    json_t *o = json_pack("{s:I, s:b, s:s, s:I, s:I}", "max_comments_per_post", (json_int_t)jo->max_comments_per_post,
+                          "include_replies", jo->include_replies, "sampling", sampling_name(jo->sampling),
+                          "max_replies_per_thread", (json_int_t)jo->max_replies_per_thread, "time_budget_s",
+                          (json_int_t)jo->time_budget_s);
+    if (o && jo->sampling == SAMPLING_RANDOM) json_object_set_new(o, "seed", json_integer(jo->seed));
+    if (o) json_object_set_new(o, "sample_pool", jo->sample_pool > 0 ? json_integer(jo->sample_pool) : json_null());
+    return o;
 }
 
 json_t *job_to_json(const job_info *j, store *st, bool with_posts, cerr *e) {
@@ -41,9 +55,7 @@ json_t *job_to_json(const job_info *j, store *st, bool with_posts, cerr *e) {
     iso_or_null(o, "created_at", j->created_at);
     iso_or_null(o, "started_at", j->started_at);
     iso_or_null(o, "finished_at", j->finished_at);
-    json_object_set_new(o, "options",
-                        json_pack("{s:I, s:b}", "max_comments_per_post", (json_int_t)j->options.max_comments_per_post,
-                                  "include_replies", j->options.include_replies));
+    json_object_set_new(o, "options", options_to_json(&j->options));
     int64_t finished = j->posts_done + j->posts_failed;
     json_object_set_new(o, "progress", json_real(j->posts_total ? (double)finished / (double)j->posts_total : 0.0));
     json_object_set_new(o, "counts",
@@ -165,10 +177,26 @@ static int push_task(void *ud, const task_info *t) {
     return 0;
 }
 
-/* Returns 0, or -1 after queueing the 400 in *ret. */
+/* An integer field in lo..hi: 0, or -1 after queueing the 400 (not an integer) or 422 (out of range). */
+static int int_field(api_request *r, const char *field, json_t *val, int64_t lo, int64_t hi, const char *meaning,
+                     int64_t *out, enum MHD_Result *ret) {
+    if (!json_is_integer(val))
+        return *ret = reply_error(r, MHD_HTTP_BAD_REQUEST, "invalid_field", field, "%s must be an integer", field), -1;
+    json_int_t v = json_integer_value(val);
+    if (v < lo || v > hi)
+        return *ret = reply_error(r, MHD_HTTP_UNPROCESSABLE_CONTENT, "out_of_range", field,
+                                  "%s must be an integer from %lld to %lld%s", field, (long long)lo, (long long)hi,
+                                  meaning),
+               -1;
+    *out = v;
+    return 0;
+}
+
+/* Returns 0, or -1 after queueing the 400/422 in *ret. */
 static int parse_options(api_request *r, json_t *root, job_options *opt, enum MHD_Result *ret) {
     const api_config *cfg = &r->srv->cfg;
     memset(opt, 0, sizeof *opt);
+    bool have_seed = false, have_cap = false;
     opt->max_comments_per_post = cfg->default_max_comments;
     snprintf(opt->analyzer, sizeof opt->analyzer, "%s", cfg->default_analyzer ? cfg->default_analyzer : "auto");
     const char *key;
@@ -192,14 +220,55 @@ static int parse_options(api_request *r, json_t *root, job_options *opt, enum MH
                                           "include_replies must be true or false"),
                        -1;
             opt->include_replies = json_is_true(val);
+        } else if (strcmp(key, "sampling") == 0) {
+            if (!json_is_string(val))
+                return *ret = reply_error(r, MHD_HTTP_BAD_REQUEST, "invalid_field", "sampling",
+                                          "sampling must be a string: first, top, newest or random"),
+                       -1;
+            if (sampling_from_name(json_string_value(val), &opt->sampling))
+                return *ret = reply_error(r, MHD_HTTP_UNPROCESSABLE_CONTENT, "invalid_value", "sampling",
+                                          "sampling must be one of first, top, newest, random"),
+                       -1;
+        } else if (strcmp(key, "seed") == 0) {
+            if (int_field(r, "seed", val, 0, SEED_MAX, "", &opt->seed, ret)) return -1;
+            have_seed = true;
+        } else if (strcmp(key, "max_replies_per_thread") == 0) {
+            if (int_field(r, "max_replies_per_thread", val, 0, 100000, " (0 = no cap)", &opt->max_replies_per_thread, ret))
+                return -1;
+            have_cap = opt->max_replies_per_thread > 0;
+        } else if (strcmp(key, "time_budget_s") == 0) {
+            if (int_field(r, "time_budget_s", val, 0, cfg->max_time_budget_s, " seconds (0 = none)", &opt->time_budget_s,
+                          ret))
+                return -1;
         } else {
             char field[64];
             snprintf(field, sizeof field, "%s", key);
             return *ret = reply_error(r, MHD_HTTP_BAD_REQUEST, "unknown_field", field,
-                                      "unknown field '%s' (accepted: urls, max_comments_per_post, include_replies)",
+                                      "unknown field '%s' (accepted: urls, max_comments_per_post, include_replies, "
+                                      "sampling, seed, max_replies_per_thread, time_budget_s)",
                                       field),
                    -1;
         }
+    }
+    /* checked after the loop: JSON objects have no order */
+    if (have_seed && opt->sampling != SAMPLING_RANDOM)
+        return *ret = reply_error(r, MHD_HTTP_UNPROCESSABLE_CONTENT, "invalid_combination", "seed",
+                                  "seed applies only to sampling \"random\""),
+               -1;
+    if (have_cap && !opt->include_replies)
+        return *ret = reply_error(r, MHD_HTTP_UNPROCESSABLE_CONTENT, "invalid_combination", "max_replies_per_thread",
+                                  "max_replies_per_thread needs include_replies: true"),
+               -1;
+    if (opt->sampling == SAMPLING_RANDOM && !have_seed) {
+        /* a seed is always recorded, so any random job can be reproduced from its status */
+        uint64_t x = (uint64_t)now_ms() * 0x9E3779B97F4A7C15ULL ^ (uint64_t)now_unix() ^ (uint64_t)(uintptr_t)opt;
+        opt->seed = (int64_t)(x % ((uint64_t)SEED_MAX + 1));
+    }
+    if (store_options_selected(opt)) {
+        int64_t pool = cfg->sample_pool > 0 ? cfg->sample_pool : 5000;
+        if (opt->max_comments_per_post == 0) pool = SAMPLE_POOL_MAX; /* all: as many as the cap allows */
+        else if (opt->max_comments_per_post > pool) pool = opt->max_comments_per_post;
+        opt->sample_pool = pool < SAMPLE_POOL_MAX ? pool : SAMPLE_POOL_MAX;
     }
     return 0;
 }
@@ -300,13 +369,6 @@ enum MHD_Result route_jobs_create(api_request *r) {
         details = NULL;
         goto out;
     }
-    if (s->cfg.create_limit) {
-        int64_t wait_s = s->cfg.create_limit(s->cfg.create_limit_ctx, r->owner);
-        if (wait_s > 0) {
-            ret = reply_too_many(r, wait_s, "too many jobs created; retry in %lld s", (long long)wait_s);
-            goto out;
-        }
-    }
     if (s->cfg.max_running_jobs_per_user > 0) {
         int64_t active = 0;
         cerr ce;
@@ -317,6 +379,13 @@ enum MHD_Result route_jobs_create(api_request *r) {
         if (active >= s->cfg.max_running_jobs_per_user) {
             ret = reply_too_many(r, 30, "you already have %lld jobs queued or running (limit %d); retry when one "
                                  "finishes", (long long)active, s->cfg.max_running_jobs_per_user);
+            goto out;
+        }
+    }
+    if (s->cfg.create_limit) {
+        int64_t wait_s = s->cfg.create_limit(s->cfg.create_limit_ctx, r->owner);
+        if (wait_s > 0) {
+            ret = reply_too_many(r, wait_s, "too many jobs created; retry in %lld s", (long long)wait_s);
             goto out;
         }
     }

@@ -19,9 +19,11 @@ void api_config_defaults(api_config *c) {
     c->max_urls = 500;
     c->max_comments_limit = 100000;
     c->default_max_comments = 1000;
-    c->connection_timeout_s = 30;
+    c->sample_pool = 5000;
+    c->max_time_budget_s = 7 * 86400;
+    c->connection_timeout_s = 15;
     c->connection_limit = 1024;
-    c->per_ip_connection_limit = 256;
+    c->per_ip_connection_limit = 64;
     c->default_analyzer = "auto";
 }
 
@@ -29,7 +31,12 @@ void api_config_defaults(api_config *c) {
 typedef struct conn_state {
     buf body;
     bool too_big;
+    size_t discarded; /* bytes of an oversize body read and dropped */
 } conn_state;
+
+/* An oversize body is read and dropped so the client, which is still sending, receives the 413 instead
+ * of a reset connection; past this much we answer at once and let MHD close the connection. */
+#define DISCARD_MAX (16u << 20)
 
 static bool parse_id(const char *s, size_t n, int64_t *out) {
     if (n == 0 || n > 18) return false;
@@ -43,22 +50,8 @@ static bool parse_id(const char *s, size_t n, int64_t *out) {
 }
 
 static enum MHD_Result method_not_allowed(api_request *r, const char *allow) {
-    struct MHD_Response *resp;
-    json_t *body = json_pack("{s:{s:s,s:s}}", "error", "code", "method_not_allowed", "message",
-                             "method not allowed on this path");
-    char *s = json_dumps(body, JSON_COMPACT);
-    json_decref(body);
-    if (!s) return MHD_NO;
-    resp = MHD_create_response_from_buffer(strlen(s), s, MHD_RESPMEM_MUST_FREE);
-    if (!resp) {
-        free(s);
-        return MHD_NO;
-    }
-    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
-    MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, allow);
-    enum MHD_Result ret = MHD_queue_response(r->conn, MHD_HTTP_METHOD_NOT_ALLOWED, resp);
-    MHD_destroy_response(resp);
-    return ret;
+    return reply_error_header(r, MHD_HTTP_METHOD_NOT_ALLOWED, "method_not_allowed", "method not allowed on this path",
+                              MHD_HTTP_HEADER_ALLOW, allow);
 }
 
 static enum MHD_Result route_health(api_request *r, bool ready) {
@@ -111,21 +104,8 @@ static enum MHD_Result authenticate(api_request *r, bool *ok) {
                            "the identity provider cannot be reached; try again later");
     }
     log_info("%s %s: unauthorized: %s", r->method, r->path, e.msg[0] ? e.msg : "no bearer token");
-    json_t *body = json_pack("{s:{s:s,s:s}}", "error", "code", "unauthorized", "message",
-                             e.msg[0] ? e.msg : "a bearer token is required");
-    char *txt = json_dumps(body, JSON_COMPACT);
-    json_decref(body);
-    if (!txt) return MHD_NO;
-    struct MHD_Response *resp = MHD_create_response_from_buffer(strlen(txt), txt, MHD_RESPMEM_MUST_FREE);
-    if (!resp) {
-        free(txt);
-        return MHD_NO;
-    }
-    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
-    MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE, challenge);
-    enum MHD_Result ret = MHD_queue_response(r->conn, MHD_HTTP_UNAUTHORIZED, resp);
-    MHD_destroy_response(resp);
-    return ret;
+    return reply_error_header(r, MHD_HTTP_UNAUTHORIZED, "unauthorized", e.msg[0] ? e.msg : "a bearer token is required",
+                              MHD_HTTP_HEADER_WWW_AUTHENTICATE, challenge);
 }
 
 static enum MHD_Result dispatch(api_request *r) {
@@ -187,8 +167,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         /* refuse a declared oversize body before reading any of it */
         const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
         int64_t declared;
-        if (cl && parse_i64(cl, &declared) == 0 && declared > (int64_t)s->cfg.max_body) cs->too_big = true;
-        if (!cs->too_big) return MHD_YES;
+        if (cl && parse_i64(cl, &declared) == 0 && declared > (int64_t)s->cfg.max_body) {
+            cs->too_big = true;
+            if (declared > (int64_t)DISCARD_MAX) cs->discarded = DISCARD_MAX + 1;
+        }
+        if (cs->discarded <= DISCARD_MAX) return MHD_YES;
     }
     api_request r = {.srv = s, .conn = conn, .method = method, .path = url};
     if (*upload_data_size) {
@@ -196,11 +179,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
             cerr e;
             if (buf_append(&cs->body, upload_data, *upload_data_size, &e)) cs->too_big = true;
         }
+        if (cs->too_big) cs->discarded += *upload_data_size;
         *upload_data_size = 0;
-        if (!cs->too_big) return MHD_YES;
+        if (cs->discarded <= DISCARD_MAX) return MHD_YES;
     }
     if (cs->too_big) {
-        /* queued early, MHD then closes the connection instead of reading the rest */
         return reply_error(&r, MHD_HTTP_CONTENT_TOO_LARGE, "payload_too_large", "body",
                            "request body exceeds %zu bytes", s->cfg.max_body);
     }

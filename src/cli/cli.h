@@ -15,6 +15,8 @@ int cmd_worker(int argc, char **argv);
 int cmd_analyze(int argc, char **argv);
 int cmd_migrate(int argc, char **argv);
 int cmd_sweep(int argc, char **argv);
+/* chatter tokenize --model-dir DIR [--no-preprocess]: JSON lines {"text"} in, {"ids"} out */
+int cmd_tokenize(int argc, char **argv);
 
 /* Integer option with bounds, for getopt loops: prints the error and returns -1 when invalid. */
 int cli_int_arg(const char *opt, const char *value, int64_t lo, int64_t hi, int64_t *out);

@@ -11,6 +11,7 @@
 
 #include "cli/cli.h"
 #include "core/csv.h"
+#include "core/http.h"
 #include "core/log.h"
 #include "core/util.h"
 #include "sentiment/analyzer.h"
@@ -23,7 +24,8 @@ static void usage(FILE *f) {
             "Classifies text as negative / neutral / positive. Input: one comment per line (every line is\n"
             "a comment, blank ones too, so output row N is input line N), from FILE or stdin; or with\n"
             "--csv-column, one column of a CSV file with a header row.\n\n"
-            "  --analyzer NAME     auto | vader | roberta (env CHATTER_ANALYZER, default auto)\n"
+            "  --analyzer NAME     auto | vader | roberta | azure (env CHATTER_ANALYZER, default auto;\n"
+            "                      azure reads AZURE_LANGUAGE_ENDPOINT and AZURE_LANGUAGE_KEY)\n"
             "  --model NAME        same as --analyzer\n"
             "  --model-dir DIR     the analyzer's files (default: installed by `chatter model fetch`)\n"
             "  --quantize MODE     none | int8 (transformer only)\n"
@@ -195,6 +197,7 @@ int cmd_analyze(int argc, char **argv) {
     }
     cerr e;
     int rc = EXIT_OK;
+    bool http_ready = false;
     analyzer *an = NULL;
     analyzer_session *sess = NULL;
     FILE *out = stdout;
@@ -213,6 +216,13 @@ int cmd_analyze(int argc, char **argv) {
         rc = EXIT_USAGE;
         goto done;
     }
+    /* the azure analyzer talks HTTP; curl's global init must happen before any thread could */
+    if (http_global_init(&e)) {
+        fprintf(stderr, "chatter analyze: %s\n", e.msg);
+        rc = EXIT_RUNTIME;
+        goto done;
+    }
+    http_ready = true;
     analyzer_options ao = {.model_dir = model_dir, .quantize = quantize, .threads = 0};
     if (analyzer_open(name, &ao, &an, &e) || analyzer_session_new(an, &sess, &e)) {
         fprintf(stderr, "chatter analyze: %s\n", e.msg);
@@ -282,6 +292,7 @@ done:
     }
     analyzer_session_free(sess);
     analyzer_free(an);
+    if (http_ready) http_global_cleanup();
     csv_reader_free(in.csv);
     buf_free(&in.line);
     buf_free(&scratch);

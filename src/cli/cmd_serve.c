@@ -12,6 +12,7 @@
 #include "core/http.h"
 #include "core/log.h"
 #include "core/util.h"
+#include "sources/resolve.h"
 
 static void usage(FILE *f) {
     fprintf(f,
@@ -23,12 +24,14 @@ static void usage(FILE *f) {
             "  --database-url URL     sqlite://PATH or postgres://... (env DATABASE_URL,\n"
             "                         default sqlite://./chatter.db)\n"
             "  --redis-url URL        redis://HOST:PORT/DB broker (env REDIS_URL; default in-process queue)\n"
-            "  --analyzer NAME        auto | vader | roberta (env CHATTER_ANALYZER, default auto:\n"
+            "  --analyzer NAME        auto | vader | roberta | azure (env CHATTER_ANALYZER, default auto:\n"
             "                         roberta when its files are installed, else vader)\n"
             "  --model-dir DIR        the analyzer's files (default: installed by `chatter model fetch`)\n"
             "  --quantize MODE        none | int8 for the transformer (env CHATTER_QUANTIZE)\n"
             "  --freshness SECONDS    reuse a post fetched this recently (env CHATTER_FRESHNESS_S, 21600)\n"
             "  --http-threads N       HTTP threads (env CHATTER_HTTP_THREADS, default 4)\n"
+            "  --grace SECONDS        on SIGTERM/SIGINT, in-flight posts get this long to finish, then go\n"
+            "                         back to the queue (env CHATTER_GRACE_S, default 30)\n"
             "  --insecure-no-auth     allow a non-loopback --listen without OIDC_ISSUER\n"
             "  -h, --help             this text\n");
 }
@@ -57,9 +60,18 @@ int cmd_serve(int argc, char **argv) {
     api_config ac;
     api_config_defaults(&ac);
     ac.listen = env_or("CHATTER_LISTEN", ac.listen);
+    ac.resolve = resolve_link_text; /* TikTok short links, hop by hop (sources/resolve.h) */
     int64_t v;
     if (cli_env_int("CHATTER_HTTP_THREADS", 1, 256, ac.threads, &v)) return EXIT_USAGE;
     ac.threads = (int)v;
+    if (cli_env_int("CHATTER_HTTP_TIMEOUT_S", 1, 3600, ac.connection_timeout_s, &v)) return EXIT_USAGE;
+    ac.connection_timeout_s = (unsigned)v;
+    if (cli_env_int("CHATTER_HTTP_MAX_CONNECTIONS", 1, 100000, ac.connection_limit, &v)) return EXIT_USAGE;
+    ac.connection_limit = (unsigned)v;
+    if (cli_env_int("CHATTER_HTTP_PER_IP_CONNECTIONS", 1, 100000, ac.per_ip_connection_limit, &v)) return EXIT_USAGE;
+    ac.per_ip_connection_limit = (unsigned)v;
+    int64_t grace_s;
+    if (cli_env_int("CHATTER_GRACE_S", 0, 86400, RUNTIME_DEFAULT_GRACE_S, &grace_s)) return EXIT_USAGE;
     bool insecure = false;
     static const struct option opts[] = {
         {"listen", required_argument, 0, 'l'},   {"workers", required_argument, 0, 'w'},
@@ -67,7 +79,8 @@ int cmd_serve(int argc, char **argv) {
         {"redis-url", required_argument, 0, 'r'}, {"analyzer", required_argument, 0, 'a'},
         {"model-dir", required_argument, 0, 'm'}, {"quantize", required_argument, 0, 'q'},
         {"freshness", required_argument, 0, 'f'}, {"http-threads", required_argument, 0, 't'},
-        {"insecure-no-auth", no_argument, 0, 'I'}, {"help", no_argument, 0, 'h'},
+        {"insecure-no-auth", no_argument, 0, 'I'}, {"grace", required_argument, 0, 'g'},
+        {"help", no_argument, 0, 'h'},
         {0}};
     int c;
     optind = 0;
@@ -93,6 +106,9 @@ int cmd_serve(int argc, char **argv) {
             ac.threads = (int)v;
             break;
         case 'I': insecure = true; break;
+        case 'g':
+            if (cli_int_arg("--grace", optarg, 0, 86400, &grace_s)) return EXIT_USAGE;
+            break;
         case 'h': usage(stdout); return EXIT_OK;
         default: usage(stderr); return EXIT_USAGE;
         }
@@ -114,6 +130,9 @@ int cmd_serve(int argc, char **argv) {
         cli_env_int("CHATTER_MAX_ACTIVE_JOBS", 0, 100000, 20, &running_cap))
         return EXIT_USAGE;
     ac.max_running_jobs_per_user = (int)running_cap;
+    int64_t pool;
+    if (cli_env_int("CHATTER_SAMPLE_POOL", 1, SAMPLE_POOL_MAX, ac.sample_pool, &pool)) return EXIT_USAGE;
+    ac.sample_pool = pool;
     if (!auth_on && !listen_is_loopback(ac.listen) && !insecure) {
         fprintf(stderr,
                 "chatter serve: refusing to listen on %s without authentication: anyone who can reach it could "
@@ -162,8 +181,13 @@ int cmd_serve(int argc, char **argv) {
     } else {
         log_info("listening on %s (port %d), %d workers", ac.listen, api_port(srv), ro.pipeline.workers);
         int sig = runtime_wait_signal(&sigs);
-        log_info("signal %d: stopping (in-flight posts finish first)", sig);
+        log_info("signal %d: stopping (in-flight posts get %llds to finish)", sig, (long long)grace_s);
         api_stop(srv);
+    }
+    if (!pipeline_drain(rt.pl, grace_s * 1000, RUNTIME_HAND_BACK_MS)) {
+        /* a thread still uses the runtime: leave it be; the database says what is unfinished */
+        log_warn("a post is still in flight after the grace period; exiting without it");
+        return EXIT_RUNTIME;
     }
     runtime_close(&rt);
     oidc_verifier_free(verifier);

@@ -14,9 +14,11 @@ static void usage(FILE *f) {
                "  --concurrency N      worker threads (env CHATTER_WORKERS, default = cores)\n"
                "  --database-url URL   env DATABASE_URL\n"
                "  --redis-url URL      env REDIS_URL (required unless testing with the in-process queue)\n"
-               "  --analyzer NAME      auto | vader | roberta (env CHATTER_ANALYZER)\n"
+               "  --analyzer NAME      auto | vader | roberta | azure (env CHATTER_ANALYZER)\n"
                "  --model-dir DIR      the analyzer's files\n"
                "  --quantize MODE      none | int8\n"
+               "  --grace SECONDS      on SIGTERM/SIGINT, let in-flight posts finish this long, then hand\n"
+               "                       them back to the queue (env CHATTER_GRACE_S, default 30)\n"
                "  -h, --help           this text\n");
 }
 
@@ -29,10 +31,12 @@ int cmd_worker(int argc, char **argv) {
                                          {"analyzer", required_argument, 0, 'a'},
                                          {"model-dir", required_argument, 0, 'm'},
                                          {"quantize", required_argument, 0, 'q'},
+                                         {"grace", required_argument, 0, 'g'},
                                          {"help", no_argument, 0, 'h'},
                                          {0}};
     int c;
-    int64_t v;
+    int64_t v, grace_s;
+    if (cli_env_int("CHATTER_GRACE_S", 0, 86400, RUNTIME_DEFAULT_GRACE_S, &grace_s)) return EXIT_USAGE;
     optind = 0;
     while ((c = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
         switch (c) {
@@ -45,6 +49,9 @@ int cmd_worker(int argc, char **argv) {
         case 'a': ro.analyzer = optarg; break;
         case 'm': ro.model_dir = optarg; break;
         case 'q': ro.quantize = optarg; break;
+        case 'g':
+            if (cli_int_arg("--grace", optarg, 0, 86400, &grace_s)) return EXIT_USAGE;
+            break;
         case 'h': usage(stdout); return EXIT_OK;
         default: usage(stderr); return EXIT_USAGE;
         }
@@ -61,8 +68,16 @@ int cmd_worker(int argc, char **argv) {
         return EXIT_RUNTIME;
     }
     int sig = runtime_wait_signal(&sigs);
-    log_info("signal %d: draining in-flight posts", sig);
+    log_info("signal %d: draining (in-flight posts get %llds, then go back to the queue)", sig, (long long)grace_s);
+    if (!pipeline_drain(rt.pl, grace_s * 1000, RUNTIME_HAND_BACK_MS)) {
+        /* Freeing what a running thread uses would crash; leaving the process does not lose the post:
+         * its message is still pending and the broker redelivers it after the visibility timeout. */
+        log_warn("a post is still in flight %llds after the grace period; exiting without it",
+                 (long long)RUNTIME_HAND_BACK_MS / 1000);
+        return EXIT_RUNTIME;
+    }
     runtime_close(&rt);
     http_global_cleanup();
+    log_info("stopped");
     return EXIT_OK;
 }

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "cli/cmd_model.h"
 #include "core/log.h"
 #include "core/util.h"
 
@@ -19,10 +20,15 @@ static const command COMMANDS[] = {
     {"worker", cmd_worker, "run workers only (scale-out with PostgreSQL + Redis)"},
     {"analyze", cmd_analyze, "classify comments from stdin, a file or a CSV column"},
     {"migrate", cmd_migrate, "apply the database schema migrations"},
+    {"sweep", cmd_sweep, "re-queue stuck tasks, delete jobs past retention (for cron)"},
     {"model", cmd_model, "fetch | run | info: manage and run sentiment models"},
+    {"tokenize", cmd_tokenize, "show the RoBERTa input ids of JSON-lines texts"},
 };
 
 static const command MODEL_COMMANDS[] = {
+    {"fetch", cmd_model_fetch, "install a model's files (vader, roberta), checked against pinned sha256s"},
+    {"run", cmd_model_run, "run token-id batches through a transformer model directory"},
+    {"info", cmd_model_info, "describe a model directory (config, parameters, format)"},
 };
 
 static void usage(FILE *f) {

@@ -43,12 +43,21 @@ int runtime_open(const runtime_opts *o, runtime *rt, cerr *e) {
         analyzer_options ao = {.model_dir = o->model_dir, .quantize = o->quantize, .threads = 1};
         if (analyzer_open(o->analyzer, &ao, &rt->an, e)) goto fail;
         log_info("analyzer: %s", analyzer_model_id(rt->an));
-        if (pipeline_new(&o->pipeline, rt->st, rt->q, rt->an, &rt->src, &rt->pl, e)) goto fail;
+        /* with Redis every worker process shares one budget per source; else this process has its own */
+        if (limiter_open(o->redis_url, &rt->lim, e)) goto fail;
+        pipeline_config pc = o->pipeline;
+        pc.limiter = rt->lim;
+        if (pipeline_new(&pc, rt->st, rt->q, rt->an, &rt->src, &rt->pl, e)) goto fail;
     }
-    /* the database is the truth: whatever it says is unfinished goes back on the queue */
-    int64_t n = 0;
-    if (pipeline_requeue_unfinished(rt->st, rt->q, &n, e)) goto fail;
-    if (n) log_info("re-queued %lld unfinished posts", (long long)n);
+    /* The database is the truth: an in-process queue died with the previous process, so whatever the
+     * database says is unfinished goes back on it. A shared broker outlives processes: re-queueing on
+     * every start of every replica would flood it with duplicates (and, once it is full, keep workers from
+     * starting at all); `chatter sweep` re-queues what a broker lost. */
+    if (strcmp(rt->q->ops->scheme, "inproc") == 0) {
+        int64_t n = 0;
+        if (pipeline_requeue_unfinished(rt->st, rt->q, &n, e)) goto fail;
+        if (n) log_info("re-queued %lld unfinished posts", (long long)n);
+    }
     if (rt->pl && pipeline_start(rt->pl, e)) goto fail;
     return 0;
 fail:
@@ -61,6 +70,7 @@ void runtime_close(runtime *rt) {
         pipeline_stop(rt->pl);
         pipeline_free(rt->pl);
     }
+    if (rt->lim) limiter_close(rt->lim);
     if (rt->an) analyzer_free(rt->an);
     if (rt->q) queue_close(rt->q);
     if (rt->st) store_close(rt->st);

@@ -22,8 +22,14 @@ typedef struct runtime {
     analyzer *an;
     source_settings src;
     bool src_loaded;
+    limiter *lim;                /* shared through Redis when redis_url is set */
     pipeline *pl;
 } runtime;
+
+/* On SIGTERM, after the grace period: how long aborted posts get to reach their next page or batch and
+ * hand their message back (pipeline_drain). */
+#define RUNTIME_HAND_BACK_MS 15000
+#define RUNTIME_DEFAULT_GRACE_S 30
 
 /* Reads the environment defaults (DATABASE_URL, REDIS_URL, CHATTER_*) into o. */
 int runtime_opts_from_env(runtime_opts *o);

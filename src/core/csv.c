@@ -21,6 +21,34 @@ int csv_field(buf *out, const char *s, bool neutralize, cerr *e) {
     return buf_puts(out, p, e) || buf_append(out, "\"", 1, e) ? -1 : 0;
 }
 
+int csv_i64(buf *out, int64_t v, cerr *e) {
+    char tmp[24];
+    char *end = tmp + sizeof tmp, *q = end;
+    uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+    do {
+        *--q = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    if (v < 0) *--q = '-';
+    return buf_append(out, q, (size_t)(end - q), e);
+}
+
+int csv_prob6(buf *out, double p, cerr *e) {
+    if (!(p > 0)) p = 0; /* also NaN */
+    if (p > 1) p = 1;
+    int64_t micro = (int64_t)(p * 1e6 + 0.5);
+    char s[8] = {'0', '.', '0', '0', '0', '0', '0', '0'};
+    if (micro >= 1000000) {
+        s[0] = '1';
+    } else {
+        for (int i = 7; i >= 2; i--) {
+            s[i] = (char)('0' + micro % 10);
+            micro /= 10;
+        }
+    }
+    return buf_append(out, s, sizeof s, e);
+}
+
 struct csv_reader {
     FILE *f;
     size_t max_field, max_fields;

@@ -54,7 +54,7 @@ static size_t on_header(char *ptr, size_t size, size_t nmemb, void *ud) {
     if (!colon) {
         /* a new status line (redirect or 100-continue): forget the previous response's headers */
         if (n > 5 && strncmp(ptr, "HTTP/", 5) == 0) {
-            r->location[0] = '\0';
+            r->location[0] = r->header_value[0] = r->header_value2[0] = '\0';
             r->retry_after_ms = -1;
         }
         return n;
@@ -82,6 +82,9 @@ static size_t on_header(char *ptr, size_t size, size_t nmemb, void *ud) {
     } else if (r->want_header && strlen(r->want_header) == name_len &&
                strncasecmp(ptr, r->want_header, name_len) == 0) {
         trim_copy(r->header_value, sizeof r->header_value, val, val_len);
+    } else if (r->want_header2 && strlen(r->want_header2) == name_len &&
+               strncasecmp(ptr, r->want_header2, name_len) == 0) {
+        trim_copy(r->header_value2, sizeof r->header_value2, val, val_len);
     }
     return n;
 }
@@ -92,7 +95,7 @@ int http_do(const http_request *req, http_response *r, cerr *e) {
     buf_reset(&r->body);
     r->body.limit = req->max_body ? req->max_body : 8u << 20;
     r->status = 0;
-    r->location[0] = r->content_type[0] = r->header_value[0] = '\0';
+    r->location[0] = r->content_type[0] = r->header_value[0] = r->header_value2[0] = '\0';
     r->retry_after_ms = -1;
 
     sink s = {.r = r, .e = e};

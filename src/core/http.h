@@ -33,6 +33,9 @@ typedef struct http_response {
     /* A few named headers callers ask for (e.g. X-Apify-Pagination-Total), filled by name. */
     const char *want_header;   /* set by the caller before http_do; value lands in header_value */
     char header_value[256];
+    /* A second one, longer: Instagram's usage headers are JSON with an entry per business account. */
+    const char *want_header2;
+    char header_value2[1024];
 } http_response;
 
 /* Call once from main (curl_global_init is not thread-safe). */

@@ -5,10 +5,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "core/log.h"
 #include "core/util.h"
+#include "store/store_common.h"
 
 struct pipeline {
     pipeline_config cfg;
@@ -25,6 +27,10 @@ struct pipeline {
     pthread_t *threads;
     int nthreads;
     atomic_bool stopping;
+    atomic_bool handing_back;  /* drain's grace period is over: abort in-flight posts and nack them */
+    pthread_mutex_t mu;
+    pthread_cond_t cv;         /* a worker thread exited */
+    int running;               /* worker threads not yet exited */
 };
 
 typedef struct worker_thread {
@@ -37,7 +43,7 @@ void pipeline_config_defaults(pipeline_config *c) {
     long n = sysconf(_SC_NPROCESSORS_ONLN);
     c->workers = n > 0 ? (int)n : 2;
     c->freshness_s = 6 * 3600;
-    c->lease_s = 600;
+    c->lease_s = 120; /* renewed page by page; bounds how long a killed worker's posts wait */
     c->max_attempts = 5;
     c->post_timeout_s = 900;
     c->classify_batch = 64;
@@ -63,6 +69,9 @@ int pipeline_new(const pipeline_config *cfg, store *st, queue *q, analyzer *an, 
     else
         snprintf(p->worker_id, sizeof p->worker_id, "%.63s:%ld", host, (long)getpid());
     atomic_init(&p->stopping, false);
+    atomic_init(&p->handing_back, false);
+    pthread_mutex_init(&p->mu, NULL);
+    pthread_cond_init(&p->cv, NULL);
     for (int pl = PLATFORM_NONE + 1; pl < PLATFORM_COUNT; pl++) {
         const source_ops *ops = source_for(src, (platform)pl);
         if (!ops || !ops->ctx_new) continue;
@@ -108,6 +117,8 @@ typedef struct sink_ctx {
 static int store_page(void *ud, const comment_rec *recs, size_t n) {
     sink_ctx *c = ud;
     store *st = c->p->st;
+    if (atomic_load(&c->p->handing_back))
+        return cerr_set(&c->err, CERR_NETWORK, "worker is shutting down: post handed back to the queue");
     if (st->ops->comments_upsert(st, c->post_ref, c->platform, recs, n, c->seq, &c->err)) return -1;
     c->seq += (int64_t)n;
     /* renew the fetch lease page by page so a long fetch is not taken over */
@@ -142,13 +153,94 @@ static bool fetch_covers(const post_fetch_state *ps, const job_options *jo, int6
     if (!ps->fetched_at || now_unix() - ps->fetched_at >= freshness_s) return false;
     if (jo->include_replies && !ps->fetch_replies) return false;
     if (ps->fetch_limit == 0) return true;
-    return jo->max_comments_per_post != 0 && ps->fetch_limit >= jo->max_comments_per_post;
+    int64_t need = store_fetch_limit(jo); /* a sampling job needs its whole pool */
+    return need != 0 && ps->fetch_limit >= need;
 }
 
-/* Fetches the post if no fresh fetch covers this job. Returns 0 and sets *done_msg when the message was
+/* Waits shorter than this are slept through in the worker; longer ones hand the message back. */
+#define INLINE_WAIT_MS 1000
+#define INLINE_WAIT_TRIES 5
+
+/* The job's wall-time budget as an absolute unix time; 0 = none. */
+static int budget_deadline(pipeline *p, const task_info *t, const job_options *jo, int64_t *deadline, cerr *e) {
+    *deadline = 0;
+    if (jo->time_budget_s <= 0) return 0;
+    job_info j;
+    if (p->st->ops->job_get(p->st, t->job_id, NULL, &j, e)) return -1;
+    *deadline = (j.started_at ? j.started_at : now_unix()) + jo->time_budget_s;
+    return 0;
+}
+
+static int fail_task(pipeline *p, const queue_msg *m, const task_info *t, const char *reason, cerr *e) {
+    if (p->st->ops->task_finish(p->st, t->job_id, t->post_ref, TASK_FAILED, reason, analyzer_model_id(p->an), e))
+        return -1;
+    log_info("job %lld post %s failed: %s", (long long)t->job_id, t->post_id, reason);
+    return p->q->ops->ack(p->q, m, e);
+}
+
+static int fail_budget(pipeline *p, const queue_msg *m, const task_info *t, const job_options *jo, cerr *e) {
+    char reason[REASON_MAX];
+    snprintf(reason, sizeof reason, "the job's time budget of %lld s ran out before this post was finished",
+             (long long)jo->time_budget_s);
+    return fail_task(p, m, t, reason, e);
+}
+
+/* Hands the message back for delay_ms with a note on the task; fails it instead when the wait would end
+ * past the job's time budget. */
+static int defer(pipeline *p, const queue_msg *m, const task_info *t, const job_options *jo, int64_t budget_end,
+                 int64_t delay_ms, const char *note, bool bump, cerr *e) {
+    if (budget_end && now_unix() + delay_ms / 1000 >= budget_end) return fail_budget(p, m, t, jo, e);
+    if (p->st->ops->task_note(p->st, t->job_id, t->post_ref, TASK_QUEUED, note, bump, e)) return -1;
+    log_info("job %lld post %s: %s", (long long)t->job_id, t->post_id, note);
+    return p->q->ops->nack(p->q, m, delay_ms, e);
+}
+
+/* Takes a fetch slot of the source from the limiter. Returns 0 with *slot_held, or 0 with *settled when
+ * the message was handed back to wait (rate, concurrency or quota pause). */
+static int limiter_gate(pipeline *p, const queue_msg *m, const task_info *t, const job_options *jo, int64_t budget_end,
+                        const char *name, limiter_slot *slot, bool *slot_held, bool *settled, cerr *e) {
+    *slot_held = false;
+    if (!p->cfg.limiter) return 0;
+    for (int tries = 0;; tries++) {
+        int64_t wait_ms = 0;
+        int v = limiter_acquire(p->cfg.limiter, name, slot, &wait_ms, e);
+        if (v < 0) return -1;
+        if (v == LIMITER_GO) {
+            *slot_held = true;
+            return 0;
+        }
+        if (v != LIMITER_PAUSED && wait_ms <= INLINE_WAIT_MS && tries < INLINE_WAIT_TRIES) {
+            sleep_ms(wait_ms > 0 ? wait_ms : 1);
+            continue;
+        }
+        char when[21], note[REASON_MAX];
+        int64_t until = now_unix() + (wait_ms + 999) / 1000;
+        if (v == LIMITER_PAUSED) {
+            int64_t pu = 0;
+            if (limiter_paused_until(p->cfg.limiter, name, &pu, e)) return -1;
+            if (pu > until) until = pu;
+            format_iso8601(until, when);
+            snprintf(note, sizeof note, "%s is paused (quota exhausted) until %s", name, when);
+        } else {
+            format_iso8601(until, when);
+            snprintf(note, sizeof note, "waiting for rate limit until %s", when);
+        }
+        *settled = true;
+        return defer(p, m, t, jo, budget_end, wait_ms, note, false, e);
+    }
+}
+
+static void release_slot(pipeline *p, const limiter_slot *slot, bool *held) {
+    if (!*held) return;
+    cerr e2;
+    if (limiter_release(p->cfg.limiter, slot, &e2)) log_warn("limiter: %s", e2.msg);
+    *held = false;
+}
+
+/* Fetches the post if no fresh fetch covers this job. Returns 0 and sets *settled when the message was
  * already settled (acked/nacked) here, e.g. on a failure or while another worker holds the fetch. */
-static int fetch_stage(pipeline *p, const queue_msg *m, const task_info *t, const job_options *jo, bool *settled,
-                       unsigned *seed, cerr *e) {
+static int fetch_stage(pipeline *p, const queue_msg *m, const task_info *t, const job_options *jo, int64_t budget_end,
+                       bool *settled, unsigned *seed, cerr *e) {
     store *st = p->st;
     queue *q = p->q;
     *settled = false;
@@ -168,59 +260,101 @@ static int fetch_stage(pipeline *p, const queue_msg *m, const task_info *t, cons
         *settled = true;
         return q->ops->nack(q, m, 2000, e);
     }
+    bool ignored;
     if (st->ops->post_state(st, t->post_ref, &ps, e)) return -1;
-    if (fetch_covers(&ps, jo, p->cfg.freshness_s)) {
-        bool ignored;
+    if (fetch_covers(&ps, jo, p->cfg.freshness_s))
         return st->ops->post_claim(st, t->post_ref, sc.lease_id, 0, &ignored, e); /* release */
+
+    /* Only the fetch that will really happen spends a token. Limits are per source: an Apify-served
+     * platform spends Apify's budget, not the platform's. */
+    const source_ops *src = source_for(p->src, t->platform);
+    const char *lname = src ? src->name : platform_name(t->platform);
+    limiter_slot slot;
+    bool slot_held = false;
+    if (src && limiter_gate(p, m, t, jo, budget_end, lname, &slot, &slot_held, settled, e)) {
+        cerr e2;
+        if (st->ops->post_claim(st, t->post_ref, sc.lease_id, 0, &ignored, &e2)) log_warn("%s", e2.msg);
+        return -1;
+    }
+    if (*settled) { /* the message is handed back: free the post for whoever comes first after the wait */
+        cerr e2;
+        if (st->ops->post_claim(st, t->post_ref, sc.lease_id, 0, &ignored, &e2)) log_warn("%s", e2.msg);
+        return 0;
     }
 
-    const source_ops *src = source_for(p->src, t->platform);
+    int64_t limit = store_fetch_limit(jo);
     fetch_outcome out = {.status = FETCH_FAILED, .expected_count = -1, .retry_after_ms = -1};
     if (!src) {
         snprintf(out.reason, sizeof out.reason, "no source is configured for %s", platform_name(t->platform));
     } else {
+        int64_t deadline = now_ms() + p->cfg.post_timeout_s * 1000;
+        if (budget_end) {
+            int64_t left_ms = (budget_end - now_unix()) * 1000;
+            if (now_ms() + left_ms < deadline) deadline = now_ms() + (left_ms > 0 ? left_ms : 1);
+        }
         fetch_request req = {.platform = t->platform,
                              .post_id = t->post_id,
                              .canonical_url = t->canonical_url,
-                             .max_comments = jo->max_comments_per_post,
+                             .max_comments = limit,
                              .include_replies = jo->include_replies,
-                             .deadline_ms = now_ms() + p->cfg.post_timeout_s * 1000,
+                             .deadline_ms = deadline,
                              .ctx = source_state(p, src)};
         cerr_clear(&sc.err);
-        if (src->fetch(p->src, &req, store_page, &sc, &out, e)) {
+        int rc = src->fetch(p->src, &req, store_page, &sc, &out, e);
+        release_slot(p, &slot, &slot_held);
+        if (rc) {
             if (sc.err.code != CERR_OK) *e = sc.err;
-            bool ignored;
             cerr e2;
             if (st->ops->post_claim(st, t->post_ref, sc.lease_id, 0, &ignored, &e2)) log_warn("%s", e2.msg);
             return -1;
         }
     }
     if (out.status == FETCH_OK) {
-        return st->ops->post_fetched(st, t->post_ref, true, NULL, out.delivered, out.expected_count,
-                                     jo->max_comments_per_post, jo->include_replies, e);
+        return st->ops->post_fetched(st, t->post_ref, true, NULL, out.delivered, out.expected_count, limit,
+                                     jo->include_replies, e);
     }
-    if (st->ops->post_fetched(st, t->post_ref, false, out.reason, out.delivered, out.expected_count,
-                              jo->max_comments_per_post, jo->include_replies, e))
+    if (st->ops->post_fetched(st, t->post_ref, false, out.reason, out.delivered, out.expected_count, limit,
+                              jo->include_replies, e))
         return -1;
     *settled = true;
-    if (out.status == FETCH_RETRY && m->attempts < p->cfg.max_attempts) {
-        int64_t delay = retry_delay_ms(m->attempts, out.retry_after_ms, seed);
+    if (out.status == FETCH_RETRY && out.quota && p->cfg.limiter) {
+        /* every post of this source waits for the reset, not only this one; other sources go on */
+        int64_t after = out.retry_after_ms > 0 ? out.retry_after_ms : 3600 * 1000;
+        int64_t until = now_unix() + (after + 999) / 1000;
+        if (limiter_pause(p->cfg.limiter, lname, until, e)) return -1;
+        char when[21], note[REASON_MAX];
+        format_iso8601(until, when);
+        snprintf(note, sizeof note, "%.150s; %s is paused (quota exhausted) until %s", out.reason, lname, when);
+        return defer(p, m, t, jo, budget_end, after, note, false, e);
+    }
+    if (budget_end && now_unix() >= budget_end) return fail_budget(p, m, t, jo, e);
+    if (out.status == FETCH_RETRY && t->attempts + 1 < p->cfg.max_attempts) {
+        int64_t delay = retry_delay_ms(t->attempts + 1, out.retry_after_ms, seed);
         char when[21], note[REASON_MAX];
         format_iso8601(now_unix() + (delay + 999) / 1000, when);
         snprintf(note, sizeof note, "%.180s; retrying at %s", out.reason, when);
-        if (st->ops->task_note(st, t->job_id, t->post_ref, TASK_QUEUED, note, true, e)) return -1;
-        log_info("job %lld post %s: %s", (long long)t->job_id, t->post_id, note);
-        return q->ops->nack(q, m, delay, e);
+        return defer(p, m, t, jo, budget_end, delay, note, true, e);
     }
     char reason[REASON_MAX];
     if (out.status == FETCH_RETRY)
-        snprintf(reason, sizeof reason, "%.200s (gave up after %d attempts)", out.reason, m->attempts);
+        snprintf(reason, sizeof reason, "%.200s (gave up after %d attempts)", out.reason, t->attempts + 1);
     else
         snprintf(reason, sizeof reason, "%s", out.reason);
-    if (st->ops->task_finish(st, t->job_id, t->post_ref, TASK_FAILED, reason, analyzer_model_id(p->an), e))
-        return -1;
-    log_info("job %lld post %s failed: %s", (long long)t->job_id, t->post_id, reason);
-    return q->ops->ack(q, m, e);
+    return fail_task(p, m, t, reason, e);
+}
+
+/* A note for a finished post whose last fetch brought fewer comments than the platform reports. */
+static void shortfall_note(const post_fetch_state *ps, char *note, size_t cap) {
+    note[0] = '\0';
+    if (!ps->fetched_at || ps->expected_count < 0 || ps->fetched_count >= ps->expected_count) return;
+    if (ps->fetch_limit > 0 && ps->fetched_count >= ps->fetch_limit)
+        snprintf(note, cap, "fetched %lld of the %lld comments the platform reports (stopped at the limit of %lld)",
+                 (long long)ps->fetched_count, (long long)ps->expected_count, (long long)ps->fetch_limit);
+    else
+        snprintf(note, cap,
+                 "the platform reports %lld comments but returned %lld (the rest are deleted, hidden, held for "
+                 "review or not visible to this account)",
+                 (long long)ps->expected_count, (long long)ps->fetched_count);
 }
 
 static int classify_stage(pipeline *p, analyzer_session *sess, const task_info *t, cerr *e) {
@@ -243,6 +377,10 @@ static int classify_stage(pipeline *p, analyzer_session *sess, const task_info *
     }
     for (;;) {
         page_clear(&pg);
+        if (atomic_load(&p->handing_back)) {
+            rc = cerr_set(e, CERR_NETWORK, "worker is shutting down: post handed back to the queue");
+            break;
+        }
         if (st->ops->task_unclassified(st, t->job_id, t->post_ref, model, (int)cap, collect_unclassified, &pg, e)) {
             rc = -1;
             break;
@@ -282,18 +420,30 @@ int pipeline_process(pipeline *p, analyzer_session *sess, const queue_msg *m, ce
     }
     if (t.status == TASK_DONE || t.status == TASK_FAILED) return q->ops->ack(q, m, e);
 
+    int64_t budget_end = 0;
+    if (budget_deadline(p, &t, &jo, &budget_end, e)) goto retry_later;
+    if (budget_end && now_unix() >= budget_end) return fail_budget(p, m, &t, &jo, e);
     bool settled = false;
-    if (fetch_stage(p, m, &t, &jo, &settled, &seed, e)) goto retry_later;
+    if (fetch_stage(p, m, &t, &jo, budget_end, &settled, &seed, e)) goto retry_later;
     if (settled) return 0;
+    int64_t kept;
+    if (st->ops->task_select(st, t.job_id, t.post_ref, &kept, e)) goto retry_later;
     if (classify_stage(p, sess, &t, e)) goto retry_later;
-    if (st->ops->task_finish(st, t.job_id, t.post_ref, TASK_DONE, NULL, analyzer_model_id(p->an), e))
+    post_fetch_state ps;
+    char note[REASON_MAX] = "";
+    if (st->ops->post_state(st, t.post_ref, &ps, e)) goto retry_later;
+    shortfall_note(&ps, note, sizeof note);
+    if (st->ops->task_finish(st, t.job_id, t.post_ref, TASK_DONE, note[0] ? note : NULL, analyzer_model_id(p->an), e))
         goto retry_later;
     return q->ops->ack(q, m, e);
 
 retry_later: {
     /* store or analyzer trouble: hand the message back; every step is idempotent */
     cerr saved = *e, e2;
-    if (m->attempts >= p->cfg.max_attempts * 2) {
+    if (atomic_load(&p->handing_back)) { /* draining: at once, to whichever worker is still running */
+        if (q->ops->nack(q, m, 0, &e2))
+            log_warn("cannot hand back job %lld post %lld: %s", (long long)m->job_id, (long long)m->post_ref, e2.msg);
+    } else if (m->attempts >= p->cfg.max_attempts * 2) {
         char reason[REASON_MAX];
         snprintf(reason, sizeof reason, "internal error: %.200s", saved.msg);
         if (st->ops->task_finish(st, m->job_id, m->post_ref, TASK_FAILED, reason, analyzer_model_id(p->an), &e2) == 0)
@@ -304,6 +454,18 @@ retry_later: {
     *e = saved;
     return -1;
 }
+}
+
+/* After a failed post: while the database is unreachable (a restart), wait with backoff instead of
+ * taking message after message only to hand each back, which would burn their delivery attempts. */
+static void wait_for_store(pipeline *p, int index) {
+    int64_t backoff = 250;
+    cerr e;
+    for (int n = 0; !atomic_load(&p->stopping) && p->st->ops->ping(p->st, &e); n++) {
+        if (n == 0) log_warn("worker %d: database unavailable (%s); waiting for it", index, e.msg);
+        sleep_ms(backoff);
+        backoff = backoff * 2 > 5000 ? 5000 : backoff * 2;
+    }
 }
 
 static void *worker_main(void *arg) {
@@ -327,11 +489,21 @@ static void *worker_main(void *arg) {
             continue;
         }
         if (r == 0) continue;
-        if (pipeline_process(p, sess, &m, &e))
+        if (atomic_load(&p->stopping)) { /* taken while a drain began: give it straight back */
+            if (p->q->ops->nack(p->q, &m, 0, &e)) log_warn("worker %d: hand back: %s", w->index, e.msg);
+            break;
+        }
+        if (pipeline_process(p, sess, &m, &e)) {
             log_warn("job %lld post %lld: %s (will retry)", (long long)m.job_id, (long long)m.post_ref, e.msg);
+            wait_for_store(p, w->index);
+        }
     }
     analyzer_session_free(sess);
     free(w);
+    pthread_mutex_lock(&p->mu);
+    p->running--;
+    pthread_cond_broadcast(&p->cv);
+    pthread_mutex_unlock(&p->mu);
     return NULL;
 }
 
@@ -343,8 +515,14 @@ int pipeline_start(pipeline *p, cerr *e) {
         worker_thread *w = malloc(sizeof *w);
         if (!w) return cerr_set(e, CERR_NOMEM, "out of memory");
         *w = (worker_thread){.p = p, .index = i};
+        pthread_mutex_lock(&p->mu);
+        p->running++;
+        pthread_mutex_unlock(&p->mu);
         if (pthread_create(&p->threads[i], NULL, worker_main, w) != 0) {
             free(w);
+            pthread_mutex_lock(&p->mu);
+            p->running--;
+            pthread_mutex_unlock(&p->mu);
             return cerr_set(e, CERR_INTERNAL, "cannot start worker thread %d", i);
         }
         p->nthreads++;
@@ -361,11 +539,45 @@ void pipeline_stop(pipeline *p) {
     p->nthreads = 0;
 }
 
+/* Waits until no worker thread runs or the absolute deadline passes; true when none runs. */
+static bool wait_idle(pipeline *p, int64_t deadline_ms) {
+    pthread_mutex_lock(&p->mu);
+    while (p->running > 0 && now_ms() < deadline_ms) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_nsec += 100 * 1000000L; /* re-check the monotonic deadline every 100 ms */
+        if (ts.tv_nsec >= 1000000000L) ts.tv_sec++, ts.tv_nsec -= 1000000000L;
+        pthread_cond_timedwait(&p->cv, &p->mu, &ts);
+    }
+    bool idle = p->running == 0;
+    pthread_mutex_unlock(&p->mu);
+    return idle;
+}
+
+bool pipeline_drain(pipeline *p, int64_t grace_ms, int64_t hand_back_ms) {
+    if (!p || p->nthreads == 0) return true;
+    /* The queue stays open: finished posts are acked and aborted ones nacked, so nothing waits for the
+     * broker's visibility timeout. Idle threads see `stopping` when their pop times out (1 s). */
+    atomic_store(&p->stopping, true);
+    bool idle = wait_idle(p, now_ms() + grace_ms);
+    if (!idle) {
+        log_info("grace period over: handing in-flight posts back to the queue");
+        atomic_store(&p->handing_back, true);
+        idle = wait_idle(p, now_ms() + hand_back_ms);
+    }
+    if (!idle) return false; /* a thread is stuck in a transfer: the caller must not free what it uses */
+    for (int i = 0; i < p->nthreads; i++) pthread_join(p->threads[i], NULL);
+    p->nthreads = 0;
+    return true;
+}
+
 void pipeline_free(pipeline *p) {
     if (!p) return;
     for (int k = 0; k < PLATFORM_COUNT; k++)
         if (p->source_ctx[k].ops && p->source_ctx[k].ops->ctx_free) p->source_ctx[k].ops->ctx_free(p->source_ctx[k].ctx);
     free(p->threads);
+    pthread_mutex_destroy(&p->mu);
+    pthread_cond_destroy(&p->cv);
     free(p);
 }
 

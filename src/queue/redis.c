@@ -28,6 +28,10 @@
 #define DEFAULT_RETRY_S 10
 #define MAX_BLOCK_MS 1000 /* pops block in slices so delayed messages and reclaims are looked at often */
 #define PROMOTE_BATCH "100"
+#define PROMOTE_EVERY_MS 100
+/* Consumers (one name per worker thread and process) are created by XREADGROUP and never go away by
+ * themselves; ones idle this long with nothing pending are deleted so the group does not grow forever. */
+#define DEFAULT_CONSUMER_IDLE_S (6 * 3600)
 
 /* Shared by push and nack: puts one message in the stream now, or in the delayed set. */
 #define LUA_ENQUEUE                                                                                       \
@@ -95,9 +99,11 @@ typedef struct rq {
     int64_t visibility_ms, retry_ms, claim_every_ms;
     int64_t max;
     redis_script push_s, nack_s, ack_s, promote_s;
-    pthread_mutex_t mu; /* guards the reclaim schedule below */
+    pthread_mutex_t mu; /* guards the reclaim/promote schedules below */
     int64_t next_claim_at;
     char claim_cursor[48];
+    int64_t next_prune_at, prune_idle_ms, prune_every_ms;
+    int64_t next_promote_at, next_due_at; /* delayed-set schedule (monotonic ms; 0 = unknown) */
 } rq;
 
 static int setup_group(rconn *c, void *arg, cerr *e) {
@@ -154,6 +160,8 @@ static int rq_open(const char *url, queue **out, cerr *e) {
         setting_i64(url, "visibility_s", "CHATTER_QUEUE_VISIBILITY_S", DEFAULT_VISIBILITY_S, 1, 86400 * 7, &vis_s,
                     e) ||
         setting_i64(url, "retry_s", "CHATTER_QUEUE_RETRY_S", DEFAULT_RETRY_S, 0, 3600, &q->retry_ms, e) ||
+        setting_i64(url, "consumer_idle_s", "CHATTER_QUEUE_CONSUMER_IDLE_S", DEFAULT_CONSUMER_IDLE_S, 1,
+                    86400 * 30, &q->prune_idle_ms, e) ||
         setting_i64(url, "max", "CHATTER_QUEUE_MAX", QUEUE_DEFAULT_MAX_MESSAGES, 1, INT64_C(1) << 40, &q->max, e) ||
         queue_url_param(url, "group", group, sizeof group) < 0 ||
         sbprintf(q->group, sizeof q->group, "%s", group) ||
@@ -166,6 +174,8 @@ static int rq_open(const char *url, queue **out, cerr *e) {
     }
     q->visibility_ms = vis_s * 1000;
     q->retry_ms *= 1000;
+    q->prune_idle_ms *= 1000;
+    q->prune_every_ms = q->prune_idle_ms / 2 < 600000 ? q->prune_idle_ms / 2 : 600000;
     q->claim_every_ms = q->visibility_ms / 4;
     if (q->claim_every_ms < 100) q->claim_every_ms = 100;
     if (q->claim_every_ms > 5000) q->claim_every_ms = 5000;
@@ -211,10 +221,21 @@ static int push_fn(rconn *c, void *arg, cerr *e) {
     return 0;
 }
 
+/* A delayed message from this process: pops here wake for it on time (other processes' are seen by
+ * the next promote, within MAX_BLOCK_MS). */
+static void note_due(rq *q, int64_t delay_ms) {
+    if (delay_ms <= 0) return;
+    int64_t due = now_ms() + delay_ms;
+    pthread_mutex_lock(&q->mu);
+    if (!q->next_due_at || due < q->next_due_at) q->next_due_at = due;
+    pthread_mutex_unlock(&q->mu);
+}
+
 static int rq_push(queue *base, int64_t job_id, int64_t post_ref, int64_t delay_ms, cerr *e) {
     rq *q = (rq *)base;
     enqueue_args a = {.q = q, .job_id = job_id, .post_ref = post_ref, .delay_ms = delay_ms};
     if (redis_pool_run(q->pool, now_ms() + q->retry_ms, push_fn, &a, e)) return cerr_wrap(e, "queue push");
+    note_due(q, delay_ms);
     return 0;
 }
 
@@ -251,6 +272,7 @@ static int rq_nack(queue *base, const queue_msg *m, int64_t delay_ms, cerr *e) {
     enqueue_args a = {.q = q, .id = m->handle, .job_id = m->job_id, .post_ref = m->post_ref,
                       .attempts = m->attempts, .delay_ms = delay_ms};
     if (redis_pool_run(q->pool, now_ms() + q->retry_ms, nack_fn, &a, e)) return cerr_wrap(e, "queue nack");
+    note_due(q, delay_ms);
     return 0;
 }
 
@@ -314,6 +336,32 @@ static int64_t deliveries_of(rconn *c, rq *q, const char *id, cerr *e) {
     return n;
 }
 
+static int64_t info_int(const redisReply *flat, const char *name) {
+    for (size_t i = 0; flat->type == REDIS_REPLY_ARRAY && i + 1 < flat->elements; i += 2) {
+        const redisReply *k = flat->element[i], *v = flat->element[i + 1];
+        if (k->type == REDIS_REPLY_STRING && strcmp(k->str, name) == 0)
+            return v->type == REDIS_REPLY_INTEGER ? v->integer : -1;
+    }
+    return -1;
+}
+
+/* Best effort: a failure here only means the group keeps a few stale names a while longer. */
+static void prune_consumers(rconn *c, rq *q) {
+    cerr e = {0};
+    const char *argv[] = {"XINFO", "CONSUMERS", q->stream, q->group};
+    redisReply *r = rconn_cmd(c, 0, &e, 4, argv);
+    if (!r) return;
+    for (size_t i = 0; r->type == REDIS_REPLY_ARRAY && i < r->elements && i < 10000; i++) {
+        const redisReply *info = r->element[i];
+        const char *name = field(info, "name");
+        if (!name || info_int(info, "pending") != 0 || info_int(info, "idle") < q->prune_idle_ms) continue;
+        const char *del[] = {"XGROUP", "DELCONSUMER", q->stream, q->group, name};
+        redisReply *d = rconn_cmd(c, 0, &e, 5, del);
+        if (d) freeReplyObject(d);
+    }
+    freeReplyObject(r);
+}
+
 /* Takes over one message whose consumer has held it past the visibility timeout. */
 static int reclaim(rconn *c, pop_args *a, cerr *e) {
     rq *q = a->q;
@@ -355,6 +403,13 @@ static int reclaim(rconn *c, pop_args *a, cerr *e) {
         }
     }
     freeReplyObject(r);
+    if (!more && rc == 0) { /* a full pass over the pending list: now and then, tidy the consumer list */
+        pthread_mutex_lock(&q->mu);
+        bool prune = now >= q->next_prune_at;
+        if (prune) q->next_prune_at = now + q->prune_every_ms;
+        pthread_mutex_unlock(&q->mu);
+        if (prune) prune_consumers(c, q);
+    }
     if (more) { /* keep draining while there is a backlog of abandoned messages */
         pthread_mutex_lock(&q->mu);
         q->next_claim_at = 0;
@@ -366,11 +421,31 @@ static int reclaim(rconn *c, pop_args *a, cerr *e) {
 static int pop_fn(rconn *c, void *arg, cerr *e) {
     pop_args *a = arg;
     rq *q = a->q;
-    const char *pargs[] = {q->stream, q->delayed, PROMOTE_BATCH};
-    redisReply *r = rconn_script(c, &q->promote_s, e, 2, 3, pargs);
-    if (!r) return -1;
-    int64_t next_due = r->type == REDIS_REPLY_INTEGER ? r->integer : -1;
-    freeReplyObject(r);
+    redisReply *r;
+    /* Delayed messages are retry backoffs (seconds): looking for due ones every PROMOTE_EVERY_MS per
+     * process is plenty, and saves a round trip on most pops. */
+    int64_t t = now_ms();
+    pthread_mutex_lock(&q->mu);
+    bool promote = t >= q->next_promote_at || (q->next_due_at && t >= q->next_due_at);
+    if (promote) q->next_promote_at = t + PROMOTE_EVERY_MS;
+    int64_t next_due = q->next_due_at ? (q->next_due_at > t ? q->next_due_at - t : 0) : -1;
+    pthread_mutex_unlock(&q->mu);
+    if (promote) {
+        const char *pargs[] = {q->stream, q->delayed, PROMOTE_BATCH};
+        r = rconn_script(c, &q->promote_s, e, 2, 3, pargs);
+        if (!r) {
+            pthread_mutex_lock(&q->mu);
+            q->next_promote_at = 0;
+            pthread_mutex_unlock(&q->mu);
+            return -1;
+        }
+        next_due = r->type == REDIS_REPLY_INTEGER ? r->integer : -1;
+        freeReplyObject(r);
+        pthread_mutex_lock(&q->mu);
+        q->next_due_at = next_due >= 0 ? t + next_due : 0;
+        if (next_due >= 0 && next_due < PROMOTE_EVERY_MS) q->next_promote_at = t + next_due;
+        pthread_mutex_unlock(&q->mu);
+    }
 
     if (reclaim(c, a, e)) return -1;
     if (a->got) return 0;

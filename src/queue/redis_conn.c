@@ -26,6 +26,7 @@ struct rconn {
     bool busy;
     bool in_block; /* inside a blocking command: shutdown may break the socket to wake it */
     bool broken;   /* drop instead of returning to the pool */
+    int64_t timeout_ms; /* socket timeout now set, to skip the setsockopt calls when it does not change */
     rconn *next;
 };
 
@@ -133,7 +134,8 @@ static bool retryable_error(const char *s) {
 
 static redisReply *cmd_raw(rconn *c, int64_t blocking_ms, cerr *e, int argc, const char **argv) {
     redis_pool *p = c->pool;
-    redisSetTimeout(c->ctx, tv_ms(COMMAND_TIMEOUT_MS + (blocking_ms > 0 ? blocking_ms : 0)));
+    int64_t timeout = COMMAND_TIMEOUT_MS + (blocking_ms > 0 ? blocking_ms : 0);
+    if (timeout != c->timeout_ms && redisSetTimeout(c->ctx, tv_ms(timeout)) == REDIS_OK) c->timeout_ms = timeout;
     if (blocking_ms > 0) {
         pthread_mutex_lock(&p->mu);
         bool shut = p->shut;

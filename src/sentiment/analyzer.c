@@ -8,10 +8,14 @@
 
 #include "core/log.h"
 #include "core/util.h"
+#include "sentiment/azure.h"
+#include "sentiment/roberta_analyzer.h"
 #include "sentiment/vader.h"
 
 static const analyzer_ops *const REGISTRY[] = {
     &vader_analyzer_ops,
+    &roberta_analyzer_ops,
+    &azure_analyzer_ops,
 };
 
 #define N_REGISTRY (sizeof REGISTRY / sizeof REGISTRY[0])

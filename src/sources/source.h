@@ -79,6 +79,8 @@ typedef struct fetch_outcome {
     int64_t expected_count;  /* total the platform reports, -1 when unknown */
     int64_t delivered;       /* comments passed to the sink */
     int64_t retry_after_ms;  /* with FETCH_RETRY: earliest sensible retry, -1 unknown */
+    bool quota;              /* with FETCH_RETRY: the platform's quota is spent until retry_after_ms, so
+                              * every post of this source must wait, not only this one */
 } fetch_outcome;
 
 typedef struct source_ops {

@@ -5,7 +5,10 @@
 #include <strings.h>
 
 #include "core/util.h"
+#include "sources/apify.h"
+#include "sources/instagram.h"
 #include "sources/source.h"
+#include "sources/tiktok.h"
 #include "sources/youtube.h"
 
 /* One line per (platform, provider) implementation. */
@@ -15,6 +18,11 @@ static const struct {
     const source_ops *ops;
 } registry[] = {
     {PLATFORM_YOUTUBE, "official", &youtube_source_ops},
+    {PLATFORM_TIKTOK, "official", &tiktok_source_ops},
+    {PLATFORM_INSTAGRAM, "official", &instagram_source_ops},
+    {PLATFORM_YOUTUBE, "apify", &apify_source_ops},
+    {PLATFORM_TIKTOK, "apify", &apify_source_ops},
+    {PLATFORM_INSTAGRAM, "apify", &apify_source_ops},
 };
 
 const source_ops *source_for(const source_settings *s, platform p) {

@@ -25,6 +25,7 @@
 #define TT_TOKEN_MAX 1024
 #define TT_MAX_PAGES 2000      /* per post (top level and each reply thread): bounds a server that never ends */
 #define TT_URL_MAX 1024
+#define TT_CURSOR_CAP 1000
 #define TT_NOT_DISCLOSED "not allowed to be disclosed"
 
 struct tiktok_client {
@@ -165,11 +166,22 @@ static call_result get_token(tiktok_client *c, const source_settings *s, const r
     return res;
 }
 
+/* The Research API's daily limits (1,000 requests, 100,000 records) reset at 00:00 UTC (research-api-faq,
+ * platform-apis.md section 3.4); TikTok sends no reset time of its own. */
+int64_t tiktok_quota_reset_unix(int64_t now) { return (now / 86400 + 1) * 86400; }
+
+/* Whether an error code or message speaks of the (daily) quota; TikTok's wording for it is UNCONFIRMED, so
+ * any mention of "quota" counts. */
+static bool names_quota(const char *s) {
+    return s && strcasestr(s, "quota") != NULL;
+}
+
 typedef struct tt_call {
     tiktok_client *client;
     const source_settings *s;
     retry_policy pol;
     fetch_outcome *out;
+    bool invalid_params; /* the last CALL_DONE was TikTok's invalid_params */
 } tt_call;
 
 /* One comment/list call; on CALL_OK *data_out holds the parsed body (caller decrefs). The field name is
@@ -183,6 +195,7 @@ static call_result list_call(tt_call *tc, const char *field, const char *id, int
                  (long long)cursor))
         return cerr_set(e, CERR_INVALID, "TikTok id is too long");
     uint64_t gen = 0, stale = 0;
+    tc->invalid_params = false;
     for (int attempt = 0; attempt < 2; attempt++) {
         call_result tr = get_token(tc->client, tc->s, &tc->pol, stale, tok, &gen, tc->out, e);
         if (tr != CALL_OK) return tr;
@@ -228,13 +241,21 @@ static call_result list_call(tt_call *tc, const char *field, const char *id, int
             outcome_set(tc->out, FETCH_FAILED, "TikTok rejected a freshly issued access token");
         } else if (code && (strcmp(code, "scope_not_authorized") == 0 || strcmp(code, "scope_permission_missed") == 0)) {
             outcome_set(tc->out, FETCH_FAILED, "the TikTok client is not authorized for the Research API (%s)", code);
-        } else if ((code && strcmp(code, "rate_limit_exceeded") == 0) || status == 429) {
-            outcome_set(tc->out, FETCH_RETRY, "TikTok API rate limit exceeded");
-            tc->out->retry_after_ms = retry_after;
+        } else if ((code && strcmp(code, "rate_limit_exceeded") == 0) || status == 429 || names_quota(code) ||
+                   names_quota(msg)) {
+            /* retry_http already waited out what a short burst limit would need, so what is left is the
+             * daily request quota: every TikTok post waits for it */
+            char qc[64];
+            outcome_quote(qc, sizeof qc, code && *code ? code : "HTTP 429", 48);
+            outcome_set(tc->out, FETCH_RETRY, "TikTok API daily quota exhausted (%s)", qc);
+            tc->out->quota = true;
+            int64_t now = now_unix();
+            tc->out->retry_after_ms = retry_after > 0 ? retry_after : (tiktok_quota_reset_unix(now) - now) * 1000;
         } else if ((code && strcmp(code, "internal_error") == 0) || status >= 500 || status == 0) {
             outcome_set(tc->out, FETCH_RETRY, "TikTok API internal error (HTTP %ld)", status);
             tc->out->retry_after_ms = retry_after;
         } else if (code && strcmp(code, "invalid_params") == 0) {
+            tc->invalid_params = true;
             outcome_set(tc->out, FETCH_FAILED, "TikTok rejected the request: %s", *quoted ? quoted : "invalid parameters");
         } else {
             char qc[64];
@@ -290,6 +311,12 @@ static int page_through(tt_fetch *f, const char *field, const char *id, bool top
         call_result cr = list_call(&f->call, field, id, cursor, (int)want, &j, e);
         if (cr == CALL_FATAL) return -1;
         if (cr == CALL_DONE) {
+            if (top_level && f->call.invalid_params && cursor > 0 && cursor + want > TT_CURSOR_CAP) {
+                /* One version of the docs says only the top 1000 comments can be read (UNCONFIRMED): a
+                 * request past that is the end of what TikTok gives, not a failure of the post. */
+                outcome_set(f->call.out, FETCH_OK, "TikTok returned only the first %lld comments (Research API cap)",
+                            (long long)cursor);
+            }
             f->stopped = true;
             return 0;
         }

@@ -15,4 +15,9 @@ void tiktok_client_free(tiktok_client *c);
 /* How many tokens this client obtained so far (for tests and status). */
 int64_t tiktok_client_tokens_fetched(tiktok_client *c);
 
+/* When the Research API's daily quota comes back after now (Unix seconds): the next 00:00 UTC. A quota
+ * error (429 rate_limit_exceeded that outlasts the in-request retries, or an error naming the quota) sets
+ * fetch_outcome.quota with retry_after_ms until then, or until Retry-After when TikTok sends one. */
+int64_t tiktok_quota_reset_unix(int64_t now);
+
 #endif

@@ -226,6 +226,7 @@ static int map_error(yt_ctx *c, long status, json_t *doc, int64_t retry_after_ms
         return CALL_SKIP; /* the thread was deleted between the two calls: its replies are gone too */
     } else if (strcmp(reason, "quotaExceeded") == 0 || strcmp(reason, "dailyLimitExceeded") == 0) {
         outcome(o, FETCH_RETRY, "YouTube API quota exceeded");
+        o->quota = true;
         int64_t now = now_unix();
         o->retry_after_ms = (youtube_quota_reset_unix(now) - now) * 1000;
     } else if (strcmp(reason, "rateLimitExceeded") == 0 || strcmp(reason, "userRateLimitExceeded") == 0 ||

@@ -42,10 +42,17 @@ static int conn_open(sqlite_store *s, sq_conn **out, cerr *e) {
     sqlite3_busy_timeout(c->db, SQ_BUSY_TIMEOUT_MS);
     /* WAL lets HTTP readers run while a worker writes; NORMAL sync is crash-safe in WAL mode (a
      * killed process loses nothing committed; only a power cut may lose the last transactions). */
-    if (sq_exec(c, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;", e)) {
-        cerr_wrap(e, "cannot configure database %s", s->path);
-        conn_close(c);
-        return -1;
+    /* Switching a new file to WAL takes an exclusive lock and may answer SQLITE_BUSY at once, without
+     * the busy handler, while another process opens the same file: retry for the busy timeout. */
+    int64_t give_up = now_ms() + SQ_BUSY_TIMEOUT_MS;
+    while (sq_exec(c, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;", e)) {
+        int code = sqlite3_errcode(c->db);
+        if ((code != SQLITE_BUSY && code != SQLITE_LOCKED) || now_ms() > give_up) {
+            cerr_wrap(e, "cannot configure database %s", s->path);
+            conn_close(c);
+            return -1;
+        }
+        sleep_ms(20);
     }
     *out = c;
     return 0;
@@ -249,9 +256,13 @@ const store_ops sqlite_store_ops = {
     .post_claim = sq_post_claim,
     .comments_upsert = sq_comments_upsert,
     .post_fetched = sq_post_fetched,
+    .task_select = sq_task_select,
     .task_unclassified = sq_task_unclassified,
     .sentiments_upsert = sq_sentiments_upsert,
     .task_finish = sq_task_finish,
     .task_note = sq_task_note,
     .results_page = sq_results_page,
+    .jobs_active = sq_jobs_active,
+    .tasks_stale = sq_tasks_stale,
+    .purge = sq_purge,
 };

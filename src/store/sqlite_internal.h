@@ -30,6 +30,7 @@ typedef enum sq_id {
     SQ_TASK_SET_STATUS,
     SQ_POST_STATE,
     SQ_POST_CLAIM,
+    SQ_POST_RELEASE,
     SQ_POST_EXISTS,
     SQ_TOP_BASE,
     SQ_COMMENT_DISPLACE,
@@ -48,6 +49,13 @@ typedef enum sq_id {
     SQ_TASK_EXISTS,
     SQ_RESULT_NEXT_POST,
     SQ_RESULT_COMMENTS,
+    SQ_RESULT_COMMENTS_SEL,
+    SQ_TASK_COUNT_SEL,
+    SQ_UNCLASSIFIED_SEL,
+    SQ_SEL_JOB,
+    SQ_SEL_POOL,
+    SQ_SEL_DELETE,
+    SQ_SEL_INSERT,
     SQ__COUNT
 } sq_id;
 
@@ -84,7 +92,10 @@ int sq_run(sq_conn *c, sqlite3_stmt *st, cerr *e, const char *what) CH_MUST_USE;
 /* Column text, "" for NULL. */
 const char *sq_text(sqlite3_stmt *st, int col);
 
-/* Ops implemented in sqlite_jobs.c and sqlite_work.c. */
+/* Ops implemented in sqlite_jobs.c, sqlite_work.c and sqlite_admin.c. */
+int sq_jobs_active(store *s, const char *owner, int64_t *count, cerr *e);
+int sq_tasks_stale(store *s, int64_t older_than_s, task_cb cb, void *ud, cerr *e);
+int sq_purge(store *s, int64_t before, int64_t *jobs_deleted, int64_t *comments_deleted, cerr *e);
 int sq_job_create(store *s, const char *owner, const job_options *opt, const post_url *posts, size_t n,
                   int64_t *job_id, cerr *e);
 int sq_job_get(store *s, int64_t job_id, const char *owner, job_info *out, cerr *e);
@@ -99,6 +110,7 @@ int sq_comments_upsert(store *s, int64_t post_ref, platform p, const comment_rec
                        int64_t first_seq, cerr *e);
 int sq_post_fetched(store *s, int64_t post_ref, bool ok, const char *reason, int64_t fetched_count,
                     int64_t expected_count, int64_t limit, bool replies, cerr *e);
+int sq_task_select(store *s, int64_t job_id, int64_t post_ref, int64_t *kept, cerr *e);
 int sq_task_unclassified(store *s, int64_t job_id, int64_t post_ref, const char *model, int page_size,
                          classify_cb cb, void *ud, cerr *e);
 int sq_sentiments_upsert(store *s, const char *model, const sentiment_row *rows, size_t n, cerr *e);
@@ -112,7 +124,8 @@ int sq_results_page(store *s, int64_t job_id, int after_pos, int64_t after_seq, 
 /* Shared by the jobs and work files: the columns of a task row and their decoding. */
 #define SQ_TASK_COLUMNS                                                                                  \
     "jp.job_id, jp.post_ref, jp.position, p.platform, p.post_id, p.canonical_url, jp.status, jp.reason, " \
-    "jp.comment_count, jp.classified_count, p.expected_count, jp.attempts"
+    "jp.comment_count, jp.classified_count, p.expected_count, jp.attempts, p.fetched_count, p.fetch_limit, " \
+    "p.fetch_replies, p.fetched_at"
 void sq_read_task(sqlite3_stmt *st, task_info *t);
 
 #endif

@@ -18,7 +18,7 @@ int sq_job_create(store *s, const char *owner, const job_options *opt, const pos
         store_options_default(&defaults);
         opt = &defaults;
     }
-    if (opt->max_comments_per_post < 0) return cerr_set(e, CERR_INVALID, "max_comments_per_post must be >= 0");
+    if (store_check_options(opt, e)) return -1;
     sq_conn *c = sq_conn_get(s, e);
     if (!c) return -1;
     char *options;
@@ -28,14 +28,15 @@ int sq_job_create(store *s, const char *owner, const job_options *opt, const pos
         return -1;
     }
     sqlite3_stmt *st = sq_stmt(c, SQ_JOB_INSERT,
-                               "INSERT INTO jobs(owner, created_at, options, max_comments, include_replies) "
-                               "VALUES(?1, ?2, ?3, ?4, ?5)", e);
+                               "INSERT INTO jobs(owner, created_at, options, max_comments, include_replies, selected) "
+                               "VALUES(?1, ?2, ?3, ?4, ?5, ?6)", e);
     if (!st) goto fail;
     sqlite3_bind_text(st, 1, owner, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 2, now_unix());
     sqlite3_bind_text(st, 3, options, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 4, opt->max_comments_per_post);
     sqlite3_bind_int(st, 5, opt->include_replies);
+    sqlite3_bind_int(st, 6, store_options_selected(opt));
     if (sq_run(c, st, e, "cannot insert job")) goto fail;
     int64_t id = sqlite3_last_insert_rowid(c->db);
 
@@ -135,6 +136,10 @@ void sq_read_task(sqlite3_stmt *st, task_info *t) {
     t->classified_count = sqlite3_column_int64(st, 9);
     t->expected_count = sqlite3_column_int64(st, 10);
     t->attempts = sqlite3_column_int(st, 11);
+    t->fetched_count = sqlite3_column_int64(st, 12);
+    t->fetch_limit = sqlite3_column_int64(st, 13);
+    t->fetch_replies = sqlite3_column_int(st, 14) != 0;
+    t->fetched_at = sqlite3_column_int64(st, 15);
 }
 
 /* Callbacks run while the statement is open: they must not call back into the store. */
@@ -142,6 +147,7 @@ int sq_job_tasks(store *s, int64_t job_id, task_cb cb, void *ud, cerr *e) {
     job_info j;
     if (sq_job_get(s, job_id, NULL, &j, e)) return -1;
     sq_conn *c = sq_conn_get(s, e);
+    if (!c) return -1;
     sqlite3_stmt *st = sq_stmt(c, SQ_JOB_TASKS,
                                "SELECT " SQ_TASK_COLUMNS " FROM job_posts jp JOIN posts p ON p.id = jp.post_ref "
                                "WHERE jp.job_id = ?1 ORDER BY jp.position", e);

@@ -90,6 +90,17 @@ static const char *const scripts[] = {
     "CREATE TRIGGER comments_text_changed AFTER UPDATE OF text ON comments"
     "  WHEN old.text IS NOT new.text"
     "  BEGIN DELETE FROM sentiments WHERE comment_ref = new.id; END;",
+    /* 2: the fetch policy. A job that samples (or caps replies per thread) records which comments it
+     * keeps, in rank order, so its counts, classification and CSV read one fixed selection. */
+    "ALTER TABLE jobs ADD COLUMN selected INTEGER NOT NULL DEFAULT 0;"
+    "CREATE TABLE job_comments ("
+    "  job_id INTEGER NOT NULL REFERENCES jobs(id) ON DELETE CASCADE,"
+    "  post_ref INTEGER NOT NULL,"
+    "  rank_no INTEGER NOT NULL,"
+    "  comment_ref INTEGER NOT NULL REFERENCES comments(id) ON DELETE CASCADE,"
+    "  PRIMARY KEY (job_id, post_ref, rank_no)"
+    ") WITHOUT ROWID;"
+    "CREATE INDEX job_comments_comment ON job_comments(comment_ref);",
 };
 
 const char *const *sqlite_migrations = scripts;

@@ -41,13 +41,24 @@ static int next_post(sq_conn *c, int64_t job_id, int from, post_cursor *p, cerr 
 static int post_rows(sq_conn *c, int64_t job_id, const post_cursor *p, const store_view *v, int64_t after, int want,
                      result_cb cb, void *ud, int *got, cerr *e) {
     *got = 0;
-    sqlite3_stmt *st = sq_stmt(c, SQ_RESULT_COMMENTS,
-                               "SELECT c.seq, c.comment_id, c.parent_id, c.author, c.published_at, c.text, "
-                               "c.like_count, s.label, s.p_negative, s.p_neutral, s.p_positive "
-                               "FROM comments c LEFT JOIN sentiments s ON s.comment_ref = c.id AND s.model = ?6 "
-                               "WHERE c.post_ref = ?1 AND c.seq > ?2 AND c.seq < ?3 AND (?4 OR c.top_seq < ?5) "
-                               "ORDER BY c.seq LIMIT ?7", e);
+    /* A selecting job pages by its selection's rank; the others by fetch order. Same columns. */
+    sqlite3_stmt *st =
+        v->selected
+            ? sq_stmt(c, SQ_RESULT_COMMENTS_SEL,
+                      "SELECT jc.rank_no, c.comment_id, c.parent_id, c.author, c.published_at, c.text, "
+                      "c.like_count, s.label, s.p_negative, s.p_neutral, s.p_positive "
+                      "FROM job_comments jc JOIN comments c ON c.id = jc.comment_ref "
+                      "LEFT JOIN sentiments s ON s.comment_ref = c.id AND s.model = ?6 "
+                      "WHERE jc.job_id = ?8 AND jc.post_ref = ?1 AND jc.rank_no > ?2 AND ?3 = ?3 AND ?4 = ?4 "
+                      "AND ?5 = ?5 ORDER BY jc.rank_no LIMIT ?7", e)
+            : sq_stmt(c, SQ_RESULT_COMMENTS,
+                      "SELECT c.seq, c.comment_id, c.parent_id, c.author, c.published_at, c.text, "
+                      "c.like_count, s.label, s.p_negative, s.p_neutral, s.p_positive "
+                      "FROM comments c LEFT JOIN sentiments s ON s.comment_ref = c.id AND s.model = ?6 "
+                      "WHERE c.post_ref = ?1 AND c.seq > ?2 AND c.seq < ?3 AND (?4 OR c.top_seq < ?5) "
+                      "ORDER BY c.seq LIMIT ?7", e);
     if (!st) return -1;
+    if (v->selected) sqlite3_bind_int64(st, 8, job_id);
     sqlite3_bind_int64(st, 1, p->post_ref);
     sqlite3_bind_int64(st, 2, after);
     sqlite3_bind_int64(st, 3, v->seq_max);
@@ -93,12 +104,15 @@ int sq_results_page(store *s, int64_t job_id, int after_pos, int64_t after_seq, 
     if (limit > STORE_PAGE_MAX) limit = STORE_PAGE_MAX;
     sq_conn *c = sq_conn_get(s, e);
     if (!c) return -1;
-    sqlite3_stmt *st = sq_stmt(c, SQ_JOB_VIEW, "SELECT max_comments, include_replies FROM jobs WHERE id = ?1", e);
+    sqlite3_stmt *st = sq_stmt(c, SQ_JOB_VIEW, "SELECT max_comments, include_replies, selected FROM jobs WHERE id = ?1", e);
     if (!st) return -1;
     sqlite3_bind_int64(st, 1, job_id);
     int rc = sqlite3_step(st);
     store_view v = {0};
-    if (rc == SQLITE_ROW) v = store_view_of(sqlite3_column_int64(st, 0), sqlite3_column_int(st, 1) != 0);
+    if (rc == SQLITE_ROW) {
+        v = store_view_of(sqlite3_column_int64(st, 0), sqlite3_column_int(st, 1) != 0);
+        v.selected = sqlite3_column_int(st, 2) != 0;
+    }
     sqlite3_reset(st);
     if (rc == SQLITE_DONE) return cerr_set(e, CERR_NOTFOUND, "job %lld not found", (long long)job_id);
     if (rc != SQLITE_ROW) return sq_fail(c, e, "cannot read job");

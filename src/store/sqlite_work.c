@@ -15,12 +15,14 @@ static void bind_clipped(sqlite3_stmt *st, int i, const char *s, size_t max) {
 
 /* The job's comment view (limit/replies) as a store_view; NOTFOUND when the job is gone. */
 static int job_view(sq_conn *c, int64_t job_id, store_view *v, cerr *e) {
-    sqlite3_stmt *st = sq_stmt(c, SQ_JOB_VIEW, "SELECT max_comments, include_replies FROM jobs WHERE id = ?1", e);
+    sqlite3_stmt *st = sq_stmt(c, SQ_JOB_VIEW, "SELECT max_comments, include_replies, selected FROM jobs WHERE id = ?1", e);
     if (!st) return -1;
     sqlite3_bind_int64(st, 1, job_id);
     int rc = sqlite3_step(st), ret = 0;
-    if (rc == SQLITE_ROW) *v = store_view_of(sqlite3_column_int64(st, 0), sqlite3_column_int(st, 1) != 0);
-    else if (rc == SQLITE_DONE) ret = cerr_set(e, CERR_NOTFOUND, "job %lld not found", (long long)job_id);
+    if (rc == SQLITE_ROW) {
+        *v = store_view_of(sqlite3_column_int64(st, 0), sqlite3_column_int(st, 1) != 0);
+        v->selected = sqlite3_column_int(st, 2) != 0;
+    } else if (rc == SQLITE_DONE) ret = cerr_set(e, CERR_NOTFOUND, "job %lld not found", (long long)job_id);
     else ret = sq_fail(c, e, "cannot read job");
     sqlite3_reset(st);
     return ret;
@@ -80,7 +82,7 @@ int sq_task_start(store *s, int64_t job_id, int64_t post_ref, task_info *out, jo
     }
     sq_read_task(st, out);
     job_options o;
-    rc = store_options_parse(sq_text(st, 12), &o, e);
+    rc = store_options_parse(sq_text(st, 16), &o, e);
     sqlite3_reset(st);
     if (rc) goto fail;
     if (opt) *opt = o;
@@ -148,12 +150,16 @@ static int post_exists(sq_conn *c, int64_t post_ref, cerr *e) {
 int sq_post_claim(store *s, int64_t post_ref, const char *worker, int64_t lease_s, bool *claimed, cerr *e) {
     *claimed = false;
     if (!worker || !*worker || strlen(worker) >= STORE_WORKER_MAX) return cerr_set(e, CERR_INVALID, "invalid worker id");
-    if (lease_s <= 0) return cerr_set(e, CERR_INVALID, "lease must be positive");
+    if (lease_s < 0) return cerr_set(e, CERR_INVALID, "lease must not be negative");
     sq_conn *c = sq_conn_get(s, e);
     if (!c) return -1;
     int64_t now = now_unix();
     /* One statement is the compare-and-set: SQLite serialises writers, so two claimers cannot both win. */
-    sqlite3_stmt *st = sq_stmt(c, SQ_POST_CLAIM,
+    sqlite3_stmt *st =
+        lease_s == 0 ? sq_stmt(c, SQ_POST_RELEASE,
+                               "UPDATE posts SET claimed_by = '', lease_until = 0 WHERE id = ?1 AND claimed_by = ?2 "
+                               "AND ?3 = ?3 AND ?4 = ?4", e)
+                     : sq_stmt(c, SQ_POST_CLAIM,
                                "UPDATE posts SET claimed_by = ?2, lease_until = ?3 WHERE id = ?1 AND "
                                "(claimed_by = '' OR claimed_by = ?2 OR lease_until <= ?4)", e);
     if (!st) return -1;
@@ -277,14 +283,22 @@ int sq_task_unclassified(store *s, int64_t job_id, int64_t post_ref, const char 
     int64_t after = -1;
     int ret = 0;
     for (;;) {
-        sqlite3_stmt *st = sq_stmt(c, SQ_UNCLASSIFIED,
-                                   "SELECT c.id, c.text, c.seq FROM comments c WHERE c.post_ref = ?1 AND c.seq > ?2 "
-                                   "AND c.seq < ?3 AND (?4 OR c.top_seq < ?5) AND NOT EXISTS (SELECT 1 FROM "
-                                   "sentiments s WHERE s.comment_ref = c.id AND s.model = ?6) ORDER BY c.seq LIMIT ?7", e);
+        sqlite3_stmt *st =
+            v.selected
+                ? sq_stmt(c, SQ_UNCLASSIFIED_SEL,
+                          "SELECT c.id, c.text, jc.rank_no FROM job_comments jc JOIN comments c ON c.id = jc.comment_ref "
+                          "WHERE jc.job_id = ?8 AND jc.post_ref = ?1 AND jc.rank_no > ?2 AND ?3 = ?3 AND ?4 = ?4 "
+                          "AND ?5 = ?5 AND NOT EXISTS (SELECT 1 FROM sentiments s WHERE s.comment_ref = c.id "
+                          "AND s.model = ?6) ORDER BY jc.rank_no LIMIT ?7", e)
+                : sq_stmt(c, SQ_UNCLASSIFIED,
+                          "SELECT c.id, c.text, c.seq FROM comments c WHERE c.post_ref = ?1 AND c.seq > ?2 "
+                          "AND c.seq < ?3 AND (?4 OR c.top_seq < ?5) AND NOT EXISTS (SELECT 1 FROM "
+                          "sentiments s WHERE s.comment_ref = c.id AND s.model = ?6) ORDER BY c.seq LIMIT ?7", e);
         if (!st) {
             ret = -1;
             break;
         }
+        if (v.selected) sqlite3_bind_int64(st, 8, job_id);
         sqlite3_bind_int64(st, 1, post_ref);
         sqlite3_bind_int64(st, 2, after);
         sqlite3_bind_int64(st, 3, v.seq_max);
@@ -357,12 +371,20 @@ static int task_exists(sq_conn *c, int64_t job_id, int64_t post_ref, cerr *e) {
 /* Recounts one task from its comments and sentiments, then the job from its tasks. Inside the
  * caller's write transaction, so concurrent finishers serialise and none overwrites another's count. */
 static int derive_counters(sq_conn *c, int64_t job_id, int64_t post_ref, const store_view *v, cerr *e) {
-    sqlite3_stmt *st = sq_stmt(c, SQ_TASK_COUNT,
-                               "SELECT count(*), count(s.label), coalesce(sum(s.label = 'negative'), 0), "
-                               "coalesce(sum(s.label = 'neutral'), 0), coalesce(sum(s.label = 'positive'), 0) "
-                               "FROM comments c JOIN job_posts jp ON jp.job_id = ?1 AND jp.post_ref = ?2 "
-                               "LEFT JOIN sentiments s ON s.comment_ref = c.id AND s.model = jp.model "
-                               "WHERE c.post_ref = ?2 AND c.seq < ?3 AND (?4 OR c.top_seq < ?5)", e);
+    sqlite3_stmt *st =
+        v->selected
+            ? sq_stmt(c, SQ_TASK_COUNT_SEL,
+                      "SELECT count(*), count(s.label), coalesce(sum(s.label = 'negative'), 0), "
+                      "coalesce(sum(s.label = 'neutral'), 0), coalesce(sum(s.label = 'positive'), 0) "
+                      "FROM job_comments jc JOIN job_posts jp ON jp.job_id = ?1 AND jp.post_ref = ?2 "
+                      "LEFT JOIN sentiments s ON s.comment_ref = jc.comment_ref AND s.model = jp.model "
+                      "WHERE jc.job_id = ?1 AND jc.post_ref = ?2 AND ?3 = ?3 AND ?4 = ?4 AND ?5 = ?5", e)
+            : sq_stmt(c, SQ_TASK_COUNT,
+                      "SELECT count(*), count(s.label), coalesce(sum(s.label = 'negative'), 0), "
+                      "coalesce(sum(s.label = 'neutral'), 0), coalesce(sum(s.label = 'positive'), 0) "
+                      "FROM comments c JOIN job_posts jp ON jp.job_id = ?1 AND jp.post_ref = ?2 "
+                      "LEFT JOIN sentiments s ON s.comment_ref = c.id AND s.model = jp.model "
+                      "WHERE c.post_ref = ?2 AND c.seq < ?3 AND (?4 OR c.top_seq < ?5)", e);
     if (!st) return -1;
     sqlite3_bind_int64(st, 1, job_id);
     sqlite3_bind_int64(st, 2, post_ref);
@@ -462,4 +484,105 @@ int sq_task_note(store *s, int64_t job_id, int64_t post_ref, task_status ts, con
     sqlite3_bind_int(st, 5, bump_attempts ? 1 : 0);
     if (sq_run(c, st, e, "cannot save task note")) return -1;
     return sqlite3_changes(c->db) > 0 ? 0 : task_exists(c, job_id, post_ref, e);
+}
+
+/* Reads the post's pool for the job's options, in seq order, into a growing array. */
+static int read_pool(sq_conn *c, int64_t post_ref, const job_options *o, store_pool_item **out, size_t *count, cerr *e) {
+    store_view pv = store_view_of(o->sample_pool, o->include_replies);
+    sqlite3_stmt *st = sq_stmt(c, SQ_SEL_POOL,
+                               "SELECT id, comment_id, parent_id, like_count, published_at, seq FROM comments "
+                               "WHERE post_ref = ?1 AND seq < ?2 AND (?3 OR top_seq < ?4) ORDER BY seq LIMIT ?5", e);
+    if (!st) return -1;
+    sqlite3_bind_int64(st, 1, post_ref);
+    sqlite3_bind_int64(st, 2, pv.seq_max);
+    sqlite3_bind_int(st, 3, pv.replies);
+    sqlite3_bind_int64(st, 4, pv.top_max);
+    sqlite3_bind_int64(st, 5, SAMPLE_POOL_MAX);
+    store_pool_item *items = NULL;
+    size_t n = 0, cap = 0;
+    int rc, ret = 0;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (n == cap) {
+            size_t ncap = cap ? cap * 2 : 256;
+            store_pool_item *grown = realloc(items, ncap * sizeof *items);
+            if (!grown) {
+                ret = cerr_set(e, CERR_NOMEM, "out of memory");
+                break;
+            }
+            items = grown;
+            cap = ncap;
+        }
+        store_pool_item *it = &items[n];
+        memset(it, 0, sizeof *it);
+        it->comment_ref = sqlite3_column_int64(st, 0);
+        it->like_count = sqlite3_column_int64(st, 3);
+        store_copy(it->published_at, sizeof it->published_at, sq_text(st, 4));
+        it->seq = sqlite3_column_int64(st, 5);
+        n++;
+        if (sqlite3_column_type(st, 2) != SQLITE_NULL && !(it->parent_id = strdup(sq_text(st, 2)))) {
+            ret = cerr_set(e, CERR_NOMEM, "out of memory");
+            break;
+        }
+        if (o->sampling == SAMPLING_RANDOM && store_sample_key(o->seed, sq_text(st, 1), &it->key, e)) {
+            ret = -1;
+            break;
+        }
+    }
+    if (!ret && rc != SQLITE_DONE) ret = sq_fail(c, e, "cannot read comments to select from");
+    sqlite3_reset(st);
+    if (ret) {
+        store_pool_free(items, n);
+        return -1;
+    }
+    *out = items;
+    *count = n;
+    return 0;
+}
+
+int sq_task_select(store *s, int64_t job_id, int64_t post_ref, int64_t *kept, cerr *e) {
+    *kept = -1;
+    sq_conn *c = sq_conn_get(s, e);
+    if (!c) return -1;
+    sqlite3_stmt *st = sq_stmt(c, SQ_SEL_JOB, "SELECT options FROM jobs WHERE id = ?1", e);
+    if (!st) return -1;
+    sqlite3_bind_int64(st, 1, job_id);
+    int rc = sqlite3_step(st);
+    job_options o;
+    if (rc != SQLITE_ROW) {
+        sqlite3_reset(st);
+        return rc == SQLITE_DONE ? cerr_set(e, CERR_NOTFOUND, "job %lld not found", (long long)job_id)
+                                 : sq_fail(c, e, "cannot read job");
+    }
+    rc = store_options_parse(sq_text(st, 0), &o, e);
+    sqlite3_reset(st);
+    if (rc) return -1;
+    if (!store_options_selected(&o)) return 0;
+    /* One write transaction: a concurrent re-fetch of the post cannot change the pool halfway. */
+    if (sq_begin(c, e)) return -1;
+    store_pool_item *items = NULL;
+    size_t n = 0, k = 0;
+    if (read_pool(c, post_ref, &o, &items, &n, e) || store_select(items, n, &o, &k, e)) goto fail;
+    st = sq_stmt(c, SQ_SEL_DELETE, "DELETE FROM job_comments WHERE job_id = ?1 AND post_ref = ?2", e);
+    if (!st) goto fail;
+    sqlite3_bind_int64(st, 1, job_id);
+    sqlite3_bind_int64(st, 2, post_ref);
+    if (sq_run(c, st, e, "cannot clear the selection")) goto fail;
+    for (size_t i = 0; i < k; i++) {
+        st = sq_stmt(c, SQ_SEL_INSERT,
+                     "INSERT INTO job_comments(job_id, post_ref, rank_no, comment_ref) VALUES(?1, ?2, ?3, ?4)", e);
+        if (!st) goto fail;
+        sqlite3_bind_int64(st, 1, job_id);
+        sqlite3_bind_int64(st, 2, post_ref);
+        sqlite3_bind_int64(st, 3, (int64_t)i);
+        sqlite3_bind_int64(st, 4, items[i].comment_ref);
+        if (sq_run(c, st, e, "cannot save the selection")) goto fail;
+    }
+    if (sq_commit(c, e)) goto fail;
+    store_pool_free(items, n);
+    *kept = (int64_t)k;
+    return 0;
+fail:
+    sq_rollback(c);
+    store_pool_free(items, n);
+    return -1;
 }

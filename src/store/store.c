@@ -6,6 +6,7 @@
 #include "core/util.h"
 
 extern const store_ops sqlite_store_ops;
+extern const store_ops postgres_store_ops;
 
 /* One line per backend. A URL with no "scheme://" is a SQLite file path. */
 static const struct {
@@ -13,6 +14,8 @@ static const struct {
     const store_ops *ops;
 } registry[] = {
     {"sqlite://", &sqlite_store_ops},
+    {"postgres://", &postgres_store_ops},
+    {"postgresql://", &postgres_store_ops},
 };
 
 int store_open(const char *url, store **out, cerr *e) {

@@ -28,10 +28,31 @@ int task_status_from_name(const char *s, task_status *out);
 #define MODEL_ID_MAX 128
 #define LOCAL_OWNER "local" /* owner of jobs created without authentication */
 
+/* Which of a post's fetched comments a job keeps (see store_select in store_common.h). */
+typedef enum sampling {
+    SAMPLING_FIRST = 0, /* the first N in API order */
+    SAMPLING_TOP,       /* the N with the most likes */
+    SAMPLING_NEWEST,    /* the N published last */
+    SAMPLING_RANDOM,    /* N drawn uniformly from the fetched pool, reproducibly from `seed` */
+} sampling;
+
+const char *sampling_name(sampling s);
+int sampling_from_name(const char *s, sampling *out);
+
+#define SAMPLE_POOL_MAX 100000 /* hard cap on the comments fetched per post to select from */
+#define SEED_MAX 9007199254740991LL /* 2^53 - 1: a seed survives every JSON client unchanged */
+
 typedef struct job_options {
     int64_t max_comments_per_post;  /* 0 = all */
     bool include_replies;
     char analyzer[32];              /* analyzer name requested ("auto", "vader", ...) */
+    sampling sampling;
+    int64_t seed;                   /* SAMPLING_RANDOM: 0..SEED_MAX */
+    int64_t sample_pool;            /* comments fetched per post to select from when the job selects
+                                     * (sampling other than first, or a reply cap); 0 otherwise */
+    int64_t max_replies_per_thread; /* 0 = no cap */
+    int64_t time_budget_s;          /* wall time from the job's start after which unfinished posts fail;
+                                     * 0 = none */
 } job_options;
 
 typedef struct job_info {
@@ -58,6 +79,10 @@ typedef struct task_info {        /* one post as seen from one job */
     int64_t classified_count;
     int64_t expected_count;       /* platform's total, -1 unknown */
     int attempts;
+    int64_t fetched_count;        /* comments the post's last complete fetch delivered */
+    int64_t fetch_limit;          /* the limit of that fetch (0 = all) */
+    bool fetch_replies;           /* whether it included replies */
+    int64_t fetched_at;           /* unix seconds; 0 = never fetched */
 } task_info;
 
 typedef struct post_fetch_state { /* what the store knows of a post's last fetch */
@@ -120,7 +145,8 @@ typedef struct store_ops {
     /* Loads one task; marks job running (if queued) and the task as `fetching`. */
     int (*task_start)(store *s, int64_t job_id, int64_t post_ref, task_info *out, job_options *opt, cerr *e);
     int (*post_state)(store *s, int64_t post_ref, post_fetch_state *out, cerr *e);
-    /* Atomically takes the post's fetch lease unless another worker holds an unexpired one. */
+    /* Atomically takes the post's fetch lease unless another worker holds an unexpired one. lease_s 0
+     * gives the lease back (if this worker holds it; *claimed tells whether it did). */
     int (*post_claim)(store *s, int64_t post_ref, const char *worker, int64_t lease_s, bool *claimed, cerr *e);
     /* Upserts comments on (platform, comment_id); first_seq is the fetch-order index of recs[0]. */
     int (*comments_upsert)(store *s, int64_t post_ref, platform p, const comment_rec *recs, size_t n,
@@ -129,6 +155,11 @@ typedef struct store_ops {
     int (*post_fetched)(store *s, int64_t post_ref, bool ok, const char *reason, int64_t fetched_count,
                         int64_t expected_count, int64_t limit, bool replies, cerr *e);
     /* Comments of this task (job's limit/replies applied) with no sentiment for `model`, in pages. */
+    /* For a job that selects (store_options_selected): computes which of the post's stored comments
+     * the job keeps and records them in rank order, replacing an earlier selection; *kept = how many.
+     * Counts, classification and results of that task then read the recorded selection, so they
+     * always agree. A no-op (kept = -1) for other jobs. */
+    int (*task_select)(store *s, int64_t job_id, int64_t post_ref, int64_t *kept, cerr *e);
     int (*task_unclassified)(store *s, int64_t job_id, int64_t post_ref, const char *model, int page_size,
                              classify_cb cb, void *ud, cerr *e);
     int (*sentiments_upsert)(store *s, const char *model, const sentiment_row *rows, size_t n, cerr *e);

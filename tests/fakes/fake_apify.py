@@ -13,7 +13,8 @@ Endpoints
   POST /v2/actor-runs/{runId}/abort          -> status ABORTED
   GET  /v2/datasets/{id}/items?offset=&limit=&clean=1   JSON array of at most min(limit, --dataset-page)
                                              items, with X-Apify-Pagination-Offset/-Limit/-Count/-Total
-  GET  /_stats  {"runs": {actor: n}, "polls": {runId: n}, "items": {datasetId: pages}, "aborts": {runId: n}}
+  GET  /_stats  {"runs": {actor: n}, "polls": {runId: n}, "items": {datasetId: pages}, "aborts": {runId: n},
+                 "refused": {actor or, for 429s, post id: n}}
 
 Actors and their items (synthetic, seeded by the post id; 130 top-level comments, capped by the input limit)
   clockworks~tiktok-comments-scraper  input {"postURLs": [url], "commentsPerPost": N, "maxRepliesPerComment": R}
@@ -36,6 +37,15 @@ Special post ids (the id inside the input URL) and the run they get
   7000000000000000025 / CApifySlow1 / apifySlow01   RUNNING forever (until aborted)
   7000000000000000026 / CApifyErr01 / apifyErr001   SUCCEEDED; the dataset holds one item
                                                     {"error": "Post is private or unavailable", "url": ...}
+  7000000000000000027 / CApifyQuot1 / apifyQuota1   the run is refused: 402 {"error": {"type":
+                                                    "not-enough-usage-to-run-paid-actor", ...}} (usage quota)
+  7000000000000000028 / CApifyFeat1 / apifyFeat01   the run is refused: 403 {"error": {"type":
+                                                    "platform-feature-disabled", "message": "Monthly usage hard
+                                                    limit exceeded"}}
+  7000000000000000029 / CApifyRate1 / apifyRate01   the run is refused: 429 rate-limit-exceeded, every time, without
+                                                    Retry-After
+  7000000000000000030 / CApifyRtAf1 / apifyRetAf1   the same with Retry-After: 300
+  7000000000000000031 / CApifyMem01 / apifyMem001   the run is refused: 402 actor-memory-limit-exceeded
 """
 import itertools
 import re
@@ -52,7 +62,12 @@ for _names, _b in [(("7000000000000000021", "CApifyFail1", "apifyFail01"), "FAIL
                    (("7000000000000000023", "CApifyEmpt1", "apifyEmpty1"), "EMPTY"),
                    (("7000000000000000024", "CApifyAbrt1", "apifyAbort1"), "ABORTED"),
                    (("7000000000000000025", "CApifySlow1", "apifySlow01"), "SLOW"),
-                   (("7000000000000000026", "CApifyErr01", "apifyErr001"), "ERRITEM")]:
+                   (("7000000000000000026", "CApifyErr01", "apifyErr001"), "ERRITEM"),
+                   (("7000000000000000027", "CApifyQuot1", "apifyQuota1"), "QUOTA"),
+                   (("7000000000000000028", "CApifyFeat1", "apifyFeat01"), "FEATURE"),
+                   (("7000000000000000029", "CApifyRate1", "apifyRate01"), "RATE"),
+                   (("7000000000000000030", "CApifyRtAf1", "apifyRetAf1"), "RATE_RA"),
+                   (("7000000000000000031", "CApifyMem01", "apifyMem001"), "MEMORY")]:
     for _n in _names:
         BEHAVIOUR[_n] = _b
 ID_RE = {"tiktok": r"/(?:video|photo)/(\d+)", "instagram": r"/(?:p|reel|reels|tv)/([^/?#]+)",
@@ -180,8 +195,25 @@ class Apify(Handler):
             post = m.group(1) if m else ""
         except (ValueError, KeyError, IndexError, TypeError):
             return self.apify_error(400, "invalid-input", "Input is not valid for this actor")
-        srv.stats.hit("runs", actor)
         beh = BEHAVIOUR.get(post, "OK")
+        if beh == "QUOTA":
+            srv.stats.hit("refused", actor)
+            return self.apify_error(402, "not-enough-usage-to-run-paid-actor", "You have exceeded your monthly "
+                                    "usage limit. Upgrade your plan to continue.")
+        if beh == "FEATURE":
+            srv.stats.hit("refused", actor)
+            return self.apify_error(403, "platform-feature-disabled", "Monthly usage hard limit exceeded")
+        if beh in ("RATE", "RATE_RA"):
+            srv.stats.hit("refused", post)
+            body = {"error": {"type": "rate-limit-exceeded", "message": "You have exceeded the rate limit of 30 "
+                              "requests per second"}}
+            return self.send_json(429, body, {"Retry-After": "300"} if beh == "RATE_RA" else None)
+        if beh == "MEMORY":
+            srv.stats.hit("refused", actor)
+            return self.apify_error(402, "actor-memory-limit-exceeded", "By launching this job you will exceed the "
+                                    "memory limit of 8192MB for all your Actor runs and builds (currently used: "
+                                    "8192MB, requested: 1024MB)")
+        srv.stats.hit("runs", actor)
         if beh in ("EMPTY", "FAILED", "TIMED-OUT", "ABORTED", "SLOW"):
             items = []
         elif beh == "ERRITEM":

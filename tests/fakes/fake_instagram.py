@@ -13,7 +13,9 @@ Endpoints (access_token query parameter required; anything else -> 400 code 190 
         replies carries the first --nested-replies (default 3) of them under "replies": {"data": [...],
         "paging": {...}} and a paging.next when more remain.
   GET /{comment-id}/replies?fields=...&limit=&after=    all replies of a comment, paged the same way
-  GET /_stats  {"media": {"pages": n}, "comments": {"<media-id>": n}, "replies": {"<comment-id>": n}}
+  GET /{media-id}?fields=comments_count    {"id", "comments_count"}: top-level comments plus replies
+  GET /_stats  {"media": {"pages": n}, "comments": {"<media-id>": n}, "replies": {"<comment-id>": n},
+               "node": {"<media-id>": n}}
 IDs are strings above 2^53 (media 179..., comments 178..., replies 1799...); timestamps end in +0000.
 A missing object -> 400 code 100 subcode 33 (GraphMethodException).
 
@@ -29,21 +31,29 @@ Media of the account (shortcode -> behaviour of its comments edge)
   CRepeat0001   10 comments, then paging.next with the same cursor forever
   CReelOnly01   listed without a shortcode field; only its permalink https://www.instagram.com/reel/CReelOnly01/
                 names it; 10 comments
+  CQuotaBuc01   always 400 code 4 "Application request limit reached" with X-Business-Use-Case-Usage
+                {"<account-id>": [{"type": "instagram", "call_count": 100, ..., "estimated_time_to_regain_access": 17}]}
+                and X-App-Usage {"call_count": 100, "total_time": 20, "total_cputime": 5} (no estimate)
+  CQuotaApp01   always 400 code 17 "User request limit reached" with X-App-Usage {"call_count": 100, ...,
+                "estimated_time_to_regain_access": 5}
+  CQuota80002   always 400 code 80002 "There have been too many calls to this Instagram account", no usage headers
   C0000000000 .. (the rest) filler media with 2 comments each
 Any other shortcode (e.g. CNotMine001) is not in the account.
 """
 import base64
+import json
 import re
 import urllib.parse
 
 from fakecommon import Handler, arg_parser, seeded, serve, synth_text
 
 SPECIAL = ["CNormal0001", "CEmpty00001", "CThrottle01", "CTransient1", "CGone000001", "CExpired001",
-           "CDupPages01", "CRepeat0001", "CReelOnly01"]
+           "CDupPages01", "CRepeat0001", "CReelOnly01", "CQuotaBuc01", "CQuotaApp01", "CQuota80002"]
 COUNTS = {"CNormal0001": 120, "CEmpty00001": 0, "CThrottle01": 10, "CTransient1": 10, "CDupPages01": 60,
           "CRepeat0001": 10, "CReelOnly01": 10}
 SLOT = {"CNormal0001": 50, "CEmpty00001": 3, "CThrottle01": 10, "CTransient1": 17, "CGone000001": 22,
-        "CExpired001": 29, "CDupPages01": 35, "CRepeat0001": 41, "CReelOnly01": 57}
+        "CExpired001": 29, "CDupPages01": 35, "CRepeat0001": 41, "CReelOnly01": 57,
+        "CQuotaBuc01": 5, "CQuotaApp01": 8, "CQuota80002": 12}
 
 
 def build_media():
@@ -116,11 +126,11 @@ def parse_fields(s):
 
 
 class Instagram(Handler):
-    def graph_error(self, status, code, message, etype="OAuthException", subcode=None):
+    def graph_error(self, status, code, message, etype="OAuthException", subcode=None, headers=None):
         err = {"message": message, "type": etype, "code": code, "fbtrace_id": "AfakeTrace"}
         if subcode is not None:
             err["error_subcode"] = subcode
-        self.send_json(status, {"error": err})
+        self.send_json(status, {"error": err}, headers)
 
     def page(self, items, q, cap, path, dup=False, repeat=False):
         """Returns (slice, paging) for an edge."""
@@ -156,6 +166,14 @@ class Instagram(Handler):
         m = re.fullmatch(r"(?:/v\d+\.\d+)?/(\d+)/(media|comments|replies)", url.path)
         if q.get("access_token") != [srv.token]:
             return self.graph_error(400, 190, "Invalid OAuth access token - Cannot parse access token")
+        node = re.fullmatch(r"(?:/v\d+\.\d+)?/(\d+)", url.path)
+        if node and node.group(1) in MEDIA_BY_ID:
+            sc = MEDIA_BY_ID[node.group(1)]
+            srv.stats.hit("node", node.group(1))
+            if sc in ("CGone000001",):
+                return self.missing(node.group(1))
+            total = sum(1 + c["_replies"] for c in comments_of(sc))
+            return self.send_json(200, {"id": node.group(1), "comments_count": total})
         if not m:
             return self.graph_error(400, 100, "Unknown path components", "OAuthException")
         obj, edge = m.group(1), m.group(2)
@@ -181,6 +199,17 @@ class Instagram(Handler):
         n = srv.stats.hit("comments", obj)
         if sc == "CThrottle01" and n == 1:
             return self.graph_error(400, 4, "Application request limit reached")
+        if sc == "CQuotaBuc01":
+            buc = {srv.account_id: [{"type": "instagram", "call_count": 100, "total_cputime": 12, "total_time": 30,
+                                     "estimated_time_to_regain_access": 17}]}
+            app = {"call_count": 100, "total_time": 20, "total_cputime": 5}
+            return self.graph_error(400, 4, "Application request limit reached", headers={
+                "X-Business-Use-Case-Usage": json.dumps(buc), "X-App-Usage": json.dumps(app)})
+        if sc == "CQuotaApp01":
+            app = {"call_count": 100, "total_time": 20, "total_cputime": 5, "estimated_time_to_regain_access": 5}
+            return self.graph_error(400, 17, "User request limit reached", headers={"X-App-Usage": json.dumps(app)})
+        if sc == "CQuota80002":
+            return self.graph_error(400, 80002, "There have been too many calls to this Instagram account")
         if sc == "CTransient1" and n == 1:
             return self.graph_error(500, 1, "An unknown error occurred")
         if sc == "CTransient1" and n == 2:

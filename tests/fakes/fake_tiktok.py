@@ -35,6 +35,14 @@ Videos (comments are synthetic, seeded by the video id, so every run serves the 
   7000000000000000008  INVALID: 400 invalid_params "Invalid parameters: video_id does not exist".
   7000000000000000009  DOWN: always 500 internal_error.
   7000000000000000010  REPEAT: the cursor never advances and has_more stays true (same 10 comments forever).
+  7000000000000000011  BIG: 1100 comments. With --cursor-cap 1000 (the "top 1000 comments only" rule, which is
+                       UNCONFIRMED, so it is off by default) a request with cursor + max_count > 1000 gets
+                       400 invalid_params.
+  7000000000000000012  QUOTA429: always 429 rate_limit_exceeded without Retry-After (the daily request quota is
+                       spent; chatter pauses TikTok until the next 00:00 UTC).
+  7000000000000000013  QUOTARA: always 429 rate_limit_exceeded with Retry-After: 120.
+  7000000000000000014  DAILYQUOTA: 403 code "daily_quota_limit_exceeded", message "Daily quota limit exceeded
+                       for the Research API" (TikTok's wording for this case is UNCONFIRMED).
 
 Short links (path = host + path of the public link; User-Agent must start with facebookexternalhit,
 otherwise 200 without Location, as TikTok now does for some bots)
@@ -58,8 +66,9 @@ from fakecommon import Handler, arg_parser, seeded, serve, synth_text
 
 NORMAL = 7106594312292453675
 SPECIAL = {7000000000000000001 + k: name for k, name in enumerate(
-    ["EMPTY", "DUPS", "AUTH401", "RATE429", "FLAKY500", "PRIVATE", "PRIVATE403", "INVALID", "DOWN", "REPEAT"])}
-COUNTS = {"EMPTY": 0, "DUPS": 150, "AUTH401": 20, "RATE429": 20, "FLAKY500": 20, "REPEAT": 10}
+    ["EMPTY", "DUPS", "AUTH401", "RATE429", "FLAKY500", "PRIVATE", "PRIVATE403", "INVALID", "DOWN", "REPEAT",
+     "BIG", "QUOTA429", "QUOTARA", "DAILYQUOTA"])}
+COUNTS = {"EMPTY": 0, "DUPS": 150, "AUTH401": 20, "RATE429": 20, "FLAKY500": 20, "REPEAT": 10, "BIG": 1100}
 ALL_FIELDS = ["id", "video_id", "text", "like_count", "reply_count", "parent_comment_id", "create_time"]
 VIDEO_URL = "https://www.tiktok.com/@fake.user/video/%d" % NORMAL
 SHORT = {
@@ -195,6 +204,13 @@ class TikTok(Handler):
                                   "request.")
         if name == "RATE429" and n == 1:
             return self.api_error(429, "rate_limit_exceeded", "API rate limit was exceeded", {"Retry-After": "1"})
+        if name == "QUOTA429":
+            return self.api_error(429, "rate_limit_exceeded", "API rate limit was exceeded")
+        if name == "QUOTARA":
+            return self.api_error(429, "rate_limit_exceeded", "API rate limit was exceeded", {"Retry-After": "120"})
+        if name == "DAILYQUOTA":
+            return self.api_error(403, "daily_quota_limit_exceeded", "Daily quota limit exceeded for the Research "
+                                  "API")
         if (name == "FLAKY500" and n <= 2) or name == "DOWN":
             return self.api_error(500, "internal_error", "Something went wrong. Please try again later.")
         if name == "PRIVATE":
@@ -205,6 +221,9 @@ class TikTok(Handler):
                                   "be disclosed")
         if name == "INVALID":
             return self.api_error(400, "invalid_params", "Invalid parameters: video_id does not exist")
+        if srv.cursor_cap and cursor + max_count > srv.cursor_cap:
+            return self.api_error(400, "invalid_params", "Invalid parameters: cursor + max_count must not exceed %d"
+                                  % srv.cursor_cap)
         if "video_id" in req:
             if name is None and target != NORMAL:
                 return self.api_error(400, "invalid_params", "Invalid parameters: video_id does not exist")
@@ -235,8 +254,9 @@ def main():
     p.add_argument("--client-key", default="test-key")
     p.add_argument("--client-secret", default="test-secret")
     p.add_argument("--page-cap", type=int, default=0, help="serve at most N comments per page (0 = max_count)")
+    p.add_argument("--cursor-cap", type=int, default=0, help="reject cursor + max_count above N (0 = no cap)")
     args = p.parse_args()
-    serve(TikTok, args, token_ttl=args.token_ttl, client_key=args.client_key, client_secret=args.client_secret,
+    serve(TikTok, args, cursor_cap=args.cursor_cap, token_ttl=args.token_ttl, client_key=args.client_key, client_secret=args.client_secret,
           page_cap=args.page_cap, tokens={}, token_seq=0)
 
 

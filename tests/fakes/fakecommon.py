@@ -1,7 +1,8 @@
 """Shared plumbing for the fake platform servers (stdlib only).
 
 Every fake: `--port 0` binds 127.0.0.1 on a free port and prints `READY <port>` on stdout once it
-accepts connections; `GET /_stats` answers a JSON object of request counters.
+accepts connections; `GET /_stats` answers a JSON object of request counters; `--delay-ms N` makes every
+other answer slow; `--watch-stdin` exits when stdin closes.
 """
 import argparse
 import json
@@ -9,6 +10,7 @@ import os
 import random
 import sys
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 WORDS = ("love great awful boring amazing fine okay terrible cute funny sad happy best worst song "
@@ -58,7 +60,12 @@ class Handler(BaseHTTPRequestHandler):
         n = int(self.headers.get("Content-Length") or 0)
         return self.rfile.read(n) if n > 0 else b""
 
+    def slow(self):
+        if self.server.delay_ms and self.path.split("?")[0] != "/_stats":
+            time.sleep(self.server.delay_ms / 1000.0)
+
     def send_json(self, status, obj, headers=None):
+        self.slow()
         body = json.dumps(obj).encode()
         self.send_response(status)
         self.send_header("Content-Type", "application/json; charset=utf-8")
@@ -70,6 +77,7 @@ class Handler(BaseHTTPRequestHandler):
             self.wfile.write(body)
 
     def send_empty(self, status, headers=None):
+        self.slow()
         self.send_response(status)
         self.send_header("Content-Length", "0")
         for k, v in (headers or {}).items():
@@ -90,6 +98,7 @@ def arg_parser(doc):
     p = argparse.ArgumentParser(description=doc.splitlines()[0])
     p.add_argument("--port", type=int, default=0)
     p.add_argument("--verbose", action="store_true")
+    p.add_argument("--delay-ms", type=int, default=0, help="answer every request (but /_stats) this much later")
     p.add_argument("--watch-stdin", action="store_true",
                    help="exit when stdin closes (tests pass a pipe, so a crashed test leaves no server)")
     return p
@@ -100,6 +109,7 @@ def serve(handler_cls, args, **attrs):
     srv.daemon_threads = True
     srv.stats = Stats()
     srv.verbose = args.verbose
+    srv.delay_ms = args.delay_ms
     srv.lock = threading.Lock()
     for k, v in attrs.items():
         setattr(srv, k, v)

@@ -24,7 +24,9 @@ def expected_ids(fport):
 def run(sig):
     with Workdir() as wd:
         fake, fport = start_fake("fake_youtube.py", "--key", "k", "--page-size", "20", "--delay-ms", "150")
-        env = {"YOUTUBE_API_KEY": "k", "CHATTER_YOUTUBE_API_URL": f"http://127.0.0.1:{fport}/youtube/v3"}
+        # a short fetch lease: a killed worker's posts are taken over after 3 s instead of 2 min
+        env = {"YOUTUBE_API_KEY": "k", "CHATTER_YOUTUBE_API_URL": f"http://127.0.0.1:{fport}/youtube/v3",
+               "CHATTER_LEASE_S": "3"}
         srv = Server(wd, env, args=["--workers", "2"]).start()
         try:
             st, job, _ = srv.call("POST", "/api/jobs", {"urls": [f"https://youtu.be/{v}" for v in VIDEOS],

@@ -25,13 +25,13 @@ typedef struct fake_server {
     char base[64]; /* http://127.0.0.1:PORT */
 } fake_server;
 
-static const char *fake_source_dir(void) {
+static inline const char *fake_source_dir(void) {
     const char *d = getenv("CHATTER_SOURCE_DIR");
     return d && *d ? d : ".";
 }
 
 /* Starts tests/fakes/<script> with "--port 0 --watch-stdin" plus args (NULL-terminated). 0 on success. */
-static int fake_start(fake_server *f, const char *script, const char *const *args) {
+static inline int fake_start(fake_server *f, const char *script, const char *const *args) {
     memset(f, 0, sizeof *f);
     char path[1024];
     snprintf(path, sizeof path, "%s/tests/fakes/%s", fake_source_dir(), script);
@@ -69,7 +69,7 @@ static int fake_start(fake_server *f, const char *script, const char *const *arg
     return 0;
 }
 
-static void fake_stop(fake_server *f) {
+static inline void fake_stop(fake_server *f) {
     if (f->pid > 0) {
         kill(f->pid, SIGTERM);
         waitpid(f->pid, NULL, 0);
@@ -79,7 +79,7 @@ static void fake_stop(fake_server *f) {
 }
 
 /* GET base+path and parse the JSON body; NULL on any failure. */
-static json_t *fake_get_json(const fake_server *f, const char *path) {
+static inline json_t *fake_get_json(const fake_server *f, const char *path) {
     char url[512];
     snprintf(url, sizeof url, "%s%s", f->base, path);
     http_request req = {.url = url, .timeout_ms = 5000};
@@ -93,7 +93,7 @@ static json_t *fake_get_json(const fake_server *f, const char *path) {
 }
 
 /* /_stats[group][key], 0 when absent. */
-static long fake_stat(const fake_server *f, const char *group, const char *key) {
+static inline long fake_stat(const fake_server *f, const char *group, const char *key) {
     json_t *j = fake_get_json(f, "/_stats");
     long v = (long)json_integer_value(json_object_get(json_object_get(j, group), key));
     json_decref(j);
@@ -113,9 +113,9 @@ typedef struct collected {
     int abort_after; /* > 0: return non-zero once this many records arrived */
 } collected;
 
-static char *dup_or_null(const char *s) { return s ? strdup(s) : NULL; }
+static inline char *dup_or_null(const char *s) { return s ? strdup(s) : NULL; }
 
-static int collect_sink(void *ud, const comment_rec *recs, size_t n) {
+static inline int collect_sink(void *ud, const comment_rec *recs, size_t n) {
     collected *c = ud;
     c->pages++;
     for (size_t i = 0; i < n; i++) {
@@ -130,7 +130,7 @@ static int collect_sink(void *ud, const comment_rec *recs, size_t n) {
     return c->abort_after > 0 && (int)c->n >= c->abort_after;
 }
 
-static void collected_free(collected *c) {
+static inline void collected_free(collected *c) {
     for (size_t i = 0; i < c->n; i++) {
         free(c->recs[i].id);
         free(c->recs[i].parent);
@@ -142,28 +142,28 @@ static void collected_free(collected *c) {
     memset(c, 0, sizeof *c);
 }
 
-static const got_rec *collected_find(const collected *c, const char *id) {
+static inline const got_rec *collected_find(const collected *c, const char *id) {
     for (size_t i = 0; i < c->n; i++)
         if (strcmp(c->recs[i].id, id) == 0) return &c->recs[i];
     return NULL;
 }
 
 /* True when no id repeats. */
-static int collected_unique(const collected *c) {
+static inline int collected_unique(const collected *c) {
     for (size_t i = 0; i < c->n; i++)
         for (size_t j = i + 1; j < c->n; j++)
             if (strcmp(c->recs[i].id, c->recs[j].id) == 0) return 0;
     return 1;
 }
 
-static size_t collected_replies(const collected *c) {
+static inline size_t collected_replies(const collected *c) {
     size_t k = 0;
     for (size_t i = 0; i < c->n; i++) k += c->recs[i].parent != NULL;
     return k;
 }
 
 /* Settings for tests: fast retries, short timeouts. */
-static void test_settings(source_settings *s) {
+static inline void test_settings(source_settings *s) {
     memset(s, 0, sizeof *s);
     for (int p = 0; p < PLATFORM_COUNT; p++) s->provider[p] = "official";
     s->request_timeout_ms = 5000;

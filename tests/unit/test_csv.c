@@ -4,6 +4,8 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -129,11 +131,42 @@ static void test_roundtrip(void **state) {
     buf_free(&b);
 }
 
+static void test_numbers(void **state) {
+    (void)state;
+    const double probs[] = {0, 1, 0.5, 0.123456, 0.1234565, 0.9999994, 0.9999996, 1e-7, 5e-7, 0.000001, 0.25, 2, -1};
+    for (size_t i = 0; i < sizeof probs / sizeof *probs; i++) {
+        buf b;
+        buf_init(&b, 0);
+        cerr e;
+        assert_int_equal(csv_prob6(&b, probs[i], &e), 0);
+        char want[32];
+        double clamped = probs[i] < 0 ? 0 : probs[i] > 1 ? 1 : probs[i];
+        snprintf(want, sizeof want, "%.6f", clamped);
+        /* equal to printf except at exact binary halves, which %.6f rounds to even */
+        if (strcmp(b.data, want) != 0) {
+            double got = strtod(b.data, NULL), exp = strtod(want, NULL);
+            assert_true(fabs(got - exp) <= 1.0000001e-6);
+        }
+        buf_free(&b);
+    }
+    const int64_t ints[] = {0, 7, -7, 1234567890123LL, INT64_MAX, INT64_MIN};
+    for (size_t i = 0; i < sizeof ints / sizeof *ints; i++) {
+        buf b;
+        buf_init(&b, 0);
+        cerr e;
+        assert_int_equal(csv_i64(&b, ints[i], &e), 0);
+        char want[32];
+        snprintf(want, sizeof want, "%lld", (long long)ints[i]);
+        assert_string_equal(b.data, want);
+        buf_free(&b);
+    }
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_quoting),      cmocka_unit_test(test_formula_neutralised),
         cmocka_unit_test(test_reader),       cmocka_unit_test(test_reader_errors),
-        cmocka_unit_test(test_roundtrip),
+        cmocka_unit_test(test_roundtrip),    cmocka_unit_test(test_numbers),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -3,8 +3,9 @@
  * the JWKS refetch rate limit (counted at the fake), key rotation, the admin claim and concurrency.
  *
  * Second mode, used by tests/integration/test_oidc_glewlwyd.sh against a real provider:
- *   test_oidc --verify TOKEN...   (config from OIDC_* env vars) prints "ok OWNER admin=0|1" or
- *                                 "rejected CODE WWW-AUTHENTICATE" per token; exit 0 iff all were accepted. */
+ *   test_oidc --verify [TOKEN...]  config from OIDC_* env vars; tokens from argv or one per stdin line. Prints
+ *                                  "ok OWNER admin=0|1" or "rejected CODE WWW-AUTHENTICATE (REASON)" per token;
+ *                                  exit 0 iff all were accepted. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -824,6 +825,23 @@ static void test_concurrent_first_use(void **state) {
 
 /* ---------- --verify mode ---------- */
 
+static bool verify_one(oidc_verifier *v, const char *token) {
+    size_t n = strlen(token) + 8;
+    char *hdr = malloc(n);
+    snprintf(hdr, n, "Bearer %s", token);
+    auth_identity id;
+    char www[512];
+    cerr e = {0};
+    bool ok = oidc_verify(v, hdr, &id, www, sizeof www, &e) == 0;
+    if (ok) printf("ok %s admin=%d\n", id.owner, id.admin);
+    else printf("rejected %s %s (%s)\n", cerr_code_name(e.code), www, e.msg);
+    fflush(stdout);
+    free(hdr);
+    return ok;
+}
+
+/* Tokens from argv, or else one per stdin line (so a script can rotate provider keys between tokens while
+ * this verifier, and its key cache, stays up). */
 static int verify_mode(int argc, char **argv) {
     oidc_config cfg;
     bool on = false;
@@ -838,25 +856,18 @@ static int verify_mode(int argc, char **argv) {
         return 2;
     }
     int bad = 0;
-    for (int i = 2; i < argc; i++) {
-        size_t n = strlen(argv[i]) + 8;
-        char *hdr = malloc(n);
-        snprintf(hdr, n, "Bearer %s", argv[i]);
-        auth_identity id;
-        char www[512];
-        cerr ve = {0};
-        if (oidc_verify(v, hdr, &id, www, sizeof www, &ve) == 0) {
-            printf("ok %s admin=%d\n", id.owner, id.admin);
-        } else {
-            printf("rejected %s %s (%s)\n", cerr_code_name(ve.code), www, ve.msg);
-            bad++;
+    if (argc > 2) {
+        for (int i = 2; i < argc; i++) bad += !verify_one(v, argv[i]);
+    } else {
+        char *line = NULL;
+        size_t cap = 0;
+        ssize_t n;
+        while ((n = getline(&line, &cap, stdin)) > 0) {
+            while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r')) line[--n] = '\0';
+            if (n == 0) continue;
+            bad += !verify_one(v, line);
         }
-        fflush(stdout);
-        free(hdr);
-        /* a pause between tokens lets the caller rotate provider keys mid-run (OIDC_VERIFY_PAUSE_MS) */
-        const char *pause = getenv("OIDC_VERIFY_PAUSE_MS");
-        int64_t ms;
-        if (pause && i + 1 < argc && parse_i64(pause, &ms) == 0) sleep_ms(ms);
+        free(line);
     }
     oidc_verifier_free(v);
     return bad ? 1 : 0;

@@ -2,7 +2,7 @@
  * set, against Redis (each test on its own key prefix so runs never see each other's messages).
  *
  * With arguments it is instead a small client used by tests/integration/test_queue_redis.sh:
- *   test_queue push URL N            push jobs 1..N (post = job * 10)
+ *   test_queue push URL N [DELAY_MS] push jobs 1..N (post = job * 10)
  *   test_queue pop-and-die URL       pop one message, print it, exit without ack (a crashed worker)
  *   test_queue drain URL N TIMEOUT_MS  pop+ack until N distinct jobs seen; prints "distinct=N max_attempts=A"
  *   test_queue churn URL N           push+pop+ack N messages one by one, riding out Redis restarts */
@@ -20,6 +20,7 @@
 
 #include "core/util.h"
 #include "queue/queue.h"
+#include "queue/redis_conn.h"
 
 /* ---- helpers ---- */
 
@@ -365,6 +366,44 @@ static void test_redis_cap_and_prefix_isolation(void **state) {
     queue_close(b);
 }
 
+/* Consumer names that went quiet (worker threads of dead processes) are removed from the group. */
+static void test_redis_prunes_idle_consumers(void **state) {
+    char url[512];
+    test_url(*state, "consumer_idle_s=1&visibility_s=1", url, sizeof url);
+    queue *q = NULL;
+    cerr e = {0};
+    assert_int_equal(queue_open(url, &q, &e), 0);
+    queue_msg m;
+    assert_int_equal(q->ops->pop(q, "ghost", 0, &m, &e), 0);
+    push_ok(q, 1, 1, 0);
+    assert_int_equal(q->ops->pop(q, "holder", 0, &m, &e), 1); /* holds a message: must survive */
+    sleep_ms(1300);
+    assert_int_equal(q->ops->pop(q, "live", 600, &m, &e), 1); /* reclaims holder's message */
+    ack_ok(q, &m);
+    sleep_ms(700);
+    assert_int_equal(q->ops->pop(q, "live", 600, &m, &e), 0);
+    redis_cfg cfg;
+    assert_int_equal(redis_cfg_parse(url, &cfg, &e), 0);
+    redisContext *c = redisConnect(cfg.host, cfg.port);
+    assert_true(c && !c->err);
+    redisReply *r = redisCommand(c, "XINFO CONSUMERS %squeue workers", cfg.prefix);
+    assert_non_null(r);
+    assert_int_equal(r->type, REDIS_REPLY_ARRAY);
+    char names[256] = "";
+    for (size_t i = 0; i < r->elements; i++) {
+        redisReply *info = r->element[i];
+        for (size_t k = 0; k + 1 < info->elements; k += 2)
+            if (strcmp(info->element[k]->str, "name") == 0) {
+                strncat(names, info->element[k + 1]->str, sizeof names - strlen(names) - 2);
+                strcat(names, " ");
+            }
+    }
+    freeReplyObject(r);
+    redisFree(c);
+    assert_string_equal(names, "live ");
+    queue_close(q);
+}
+
 static void test_redis_bad_urls(void **state) {
     (void)state;
     queue *q = NULL;
@@ -387,10 +426,10 @@ static int die(const char *what, const cerr *e) {
     return 1;
 }
 
-static int mode_push(queue *q, int n) {
+static int mode_push(queue *q, int n, int64_t delay_ms) {
     cerr e = {0};
     for (int i = 1; i <= n; i++)
-        if (q->ops->push(q, i, (int64_t)i * 10, 0, &e)) return die("push", &e);
+        if (q->ops->push(q, i, (int64_t)i * 10, delay_ms, &e)) return die("push", &e);
     return 0;
 }
 
@@ -474,7 +513,7 @@ static int run_mode(int argc, char **argv) {
     if (queue_open(argv[2], &q, &e)) return die("open", &e);
     int n = argc > 3 ? atoi(argv[3]) : 0;
     int rc = 2;
-    if (strcmp(argv[1], "push") == 0) rc = mode_push(q, n);
+    if (strcmp(argv[1], "push") == 0) rc = mode_push(q, n, argc > 4 ? atoi(argv[4]) : 0);
     else if (strcmp(argv[1], "pop-and-die") == 0) rc = mode_pop_and_die(q);
     else if (strcmp(argv[1], "drain") == 0) rc = mode_drain(q, n, argc > 4 ? atoi(argv[4]) : 10000);
     else if (strcmp(argv[1], "churn") == 0) rc = mode_churn(q, n);
@@ -500,6 +539,7 @@ int main(int argc, char **argv) {
         CONTRACT(redis),
         cmocka_unit_test_prestate(test_redis_visibility_redelivery, (void *)redis),
         cmocka_unit_test_prestate(test_redis_cap_and_prefix_isolation, (void *)redis),
+        cmocka_unit_test_prestate(test_redis_prunes_idle_consumers, (void *)redis),
         cmocka_unit_test(test_redis_bad_urls),
     };
     return failed + cmocka_run_group_tests_name("queue_redis", redis_tests, NULL, NULL);

@@ -202,6 +202,7 @@ static void test_int8(void **state) {
 static void test_int8_kernels_agree(void **state) {
     (void)state;
     enum { M = 7, N = 9, K = 96 };
+    /* aligned_alloc wants a size that is a multiple of the alignment */
     uint8_t *x = aligned_alloc(64, (M * K + 63) / 64 * 64);
     int8_t *w = aligned_alloc(64, (N * K + 63) / 64 * 64);
     float xs[M], ws[N], b[N], y0[M * N], y1[M * N];

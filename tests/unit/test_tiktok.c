@@ -219,6 +219,61 @@ static void test_500_forever_is_retry(void **state) {
     assert_int_equal(fake_stat(&fake, "list", VIDEO("09")), 3);
 }
 
+/* A 429 that outlasts the retries is the daily quota: the whole source waits for 00:00 UTC. */
+static void test_quota_until_utc_midnight(void **state) {
+    fixture *f = *state;
+    f->s.max_retries = 2;
+    int64_t before = now_unix();
+    assert_int_equal(run(f, VIDEO("12"), 0, false), 0);
+    int64_t after = now_unix();
+    assert_int_equal(f->out.status, FETCH_RETRY);
+    assert_true(f->out.quota);
+    assert_non_null(strstr(f->out.reason, "quota"));
+    assert_int_equal(fake_stat(&fake, "list", VIDEO("12")), 3); /* the in-request retries came first */
+    int64_t midnight = (after / 86400 + 1) * 86400;
+    int64_t until = before + f->out.retry_after_ms / 1000;
+    assert_true(f->out.retry_after_ms > 0 && f->out.retry_after_ms <= 86400 * 1000);
+    assert_true(until >= midnight - (after - before) - 1 && until <= midnight);
+    assert_int_equal(f->got.n, 0);
+}
+
+static void test_quota_honours_retry_after(void **state) {
+    fixture *f = *state;
+    assert_int_equal(run(f, VIDEO("13"), 0, false), 0);
+    assert_int_equal(f->out.status, FETCH_RETRY);
+    assert_true(f->out.quota);
+    assert_int_equal(f->out.retry_after_ms, 120000);
+    /* 120 s is more than retry_max_ms: no in-request wait, one call */
+    assert_int_equal(fake_stat(&fake, "list", VIDEO("13")), 1);
+}
+
+static void test_quota_named_in_error(void **state) {
+    fixture *f = *state;
+    assert_int_equal(run(f, VIDEO("14"), 0, false), 0);
+    assert_int_equal(f->out.status, FETCH_RETRY);
+    assert_true(f->out.quota);
+    assert_non_null(strstr(f->out.reason, "daily_quota_limit_exceeded"));
+    int64_t now = now_unix();
+    assert_true(f->out.retry_after_ms / 1000 <= tiktok_quota_reset_unix(now) - now + 1);
+    assert_true(f->out.retry_after_ms > 0);
+}
+
+static void test_quota_reset_time(void **state) {
+    (void)state;
+    assert_int_equal(tiktok_quota_reset_unix(1719731524), 1719792000); /* 2024-06-30T07:12:04Z -> 07-01 */
+    assert_int_equal(tiktok_quota_reset_unix(1719792000), 1719792000 + 86400); /* exactly midnight: next */
+    assert_int_equal(tiktok_quota_reset_unix(1719791999), 1719792000);
+}
+
+/* transient errors that are not the quota never set the flag */
+static void test_transient_is_not_quota(void **state) {
+    fixture *f = *state;
+    f->s.max_retries = 1;
+    assert_int_equal(run(f, VIDEO("09"), 0, false), 0);
+    assert_int_equal(f->out.status, FETCH_RETRY);
+    assert_false(f->out.quota);
+}
+
 static void test_not_disclosed(void **state) {
     fixture *f = *state;
     const char *videos[] = {VIDEO("06"), VIDEO("07")}; /* 400 invalid_params and 403 forms */
@@ -264,6 +319,26 @@ static void test_repeated_cursor_stops(void **state) {
     assert_int_equal(fake_stat(&fake, "list", VIDEO("10")), 1); /* the first page already repeats cursor 0 */
 }
 
+static void test_thousand_comment_cap(void **state) {
+    fixture *f = *state;
+    assert_int_equal(run(f, VIDEO("11"), 0, false), 0); /* no cap on the main fake: all 1100 */
+    assert_int_equal(f->out.status, FETCH_OK);
+    assert_int_equal(f->got.n, 1100);
+    fake_server capped;
+    const char *args[] = {"--cursor-cap", "1000", NULL};
+    assert_int_equal(fake_start(&capped, "fake_tiktok.py", args), 0);
+    f->s.tiktok_api_url = capped.base;
+    tiktok_client_free(f->client);
+    f->client = tiktok_client_new();
+    assert_int_equal(run(f, VIDEO("11"), 0, false), 0);
+    assert_int_equal(f->out.status, FETCH_OK);
+    assert_int_equal(f->got.n, 1000);
+    assert_non_null(strstr(f->out.reason, "first 1000"));
+    assert_int_equal(run(f, VIDEO("08"), 0, false), 0); /* invalid_params on page one is still a failure */
+    assert_int_equal(f->out.status, FETCH_FAILED);
+    fake_stop(&capped);
+}
+
 static void test_bad_credentials(void **state) {
     fixture *f = *state;
     f->s.tiktok_client_secret = "wrong-secret-XYZ";
@@ -280,6 +355,25 @@ static void test_unreachable_is_retry(void **state) {
     f->s.max_retries = 1;
     assert_int_equal(run(f, NORMAL, 0, false), 0);
     assert_int_equal(f->out.status, FETCH_RETRY);
+}
+
+static void test_slow_server_times_out(void **state) {
+    fixture *f = *state;
+    fake_server slow;
+    const char *args[] = {"--delay-ms", "400", NULL};
+    assert_int_equal(fake_start(&slow, "fake_tiktok.py", args), 0);
+    f->s.tiktok_api_url = slow.base;
+    f->s.request_timeout_ms = 150;
+    f->s.max_retries = 1;
+    int64_t t0 = now_ms();
+    assert_int_equal(run(f, NORMAL, 0, false), 0);
+    assert_int_equal(f->out.status, FETCH_RETRY); /* the token request timed out twice */
+    assert_true(now_ms() - t0 < 3000);
+    f->s.request_timeout_ms = 3000; /* slow but within the timeout: fine */
+    assert_int_equal(run(f, NORMAL, 5, false), 0);
+    assert_int_equal(f->out.status, FETCH_OK);
+    assert_int_equal(f->got.n, 5);
+    fake_stop(&slow);
 }
 
 static void test_deadline_passed(void **state) {
@@ -320,13 +414,20 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_429_retried_after_retry_after, setup, teardown),
         cmocka_unit_test_setup_teardown(test_500_retried, setup, teardown),
         cmocka_unit_test_setup_teardown(test_500_forever_is_retry, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_quota_until_utc_midnight, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_quota_honours_retry_after, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_quota_named_in_error, setup, teardown),
+        cmocka_unit_test(test_quota_reset_time),
+        cmocka_unit_test_setup_teardown(test_transient_is_not_quota, setup, teardown),
         cmocka_unit_test_setup_teardown(test_not_disclosed, setup, teardown),
         cmocka_unit_test_setup_teardown(test_invalid_params, setup, teardown),
         cmocka_unit_test_setup_teardown(test_empty, setup, teardown),
         cmocka_unit_test_setup_teardown(test_duplicates_across_pages, setup, teardown),
         cmocka_unit_test_setup_teardown(test_repeated_cursor_stops, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_thousand_comment_cap, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bad_credentials, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unreachable_is_retry, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_slow_server_times_out, setup, teardown),
         cmocka_unit_test_setup_teardown(test_deadline_passed, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sink_abort, setup, teardown),
         cmocka_unit_test_setup_teardown(test_check_config, setup, teardown),

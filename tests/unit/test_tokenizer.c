@@ -215,7 +215,7 @@ static void test_limits(void **state) {
     n = encode(f->s, big, 256 * 1024, ids, MAX_IDS, &trunc);
     assert_true(trunc);
     assert_int_equal(n, MAX_IDS);
-    assert_true(now_ms() - t0 < 5000);
+    assert_true(now_ms() - t0 < 20000); /* quadratic merging would take minutes here */
     free(big);
 }
 
