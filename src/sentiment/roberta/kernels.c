@@ -44,8 +44,29 @@ static inline float fast_erf(float a) {
 }
 
 #if defined(CHATTER_X86)
+/* The same rational erf, 8 lanes at a time (the scalar loop does not vectorise at -O2). */
 __attribute__((target("avx2,fma"))) static void gelu_avx2(float *x, size_t n) {
-    for (size_t i = 0; i < n; i++) x[i] = 0.5f * x[i] * (1.0f + fast_erf(x[i] * 0.70710678118654752f));
+    const __m256 lo = _mm256_set1_ps(-4.0f), hi = _mm256_set1_ps(4.0f), r2 = _mm256_set1_ps(0.70710678118654752f),
+                 half = _mm256_set1_ps(0.5f), one = _mm256_set1_ps(1.0f);
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        __m256 v = _mm256_loadu_ps(x + i);
+        __m256 t = _mm256_min_ps(_mm256_max_ps(_mm256_mul_ps(v, r2), lo), hi), t2 = _mm256_mul_ps(t, t);
+        __m256 p = _mm256_fmadd_ps(t2, _mm256_set1_ps(-2.72614225801306e-10f), _mm256_set1_ps(2.77068142495902e-08f));
+        p = _mm256_fmadd_ps(t2, p, _mm256_set1_ps(-2.10102402082508e-06f));
+        p = _mm256_fmadd_ps(t2, p, _mm256_set1_ps(-5.69250639462346e-05f));
+        p = _mm256_fmadd_ps(t2, p, _mm256_set1_ps(-7.34990630326855e-04f));
+        p = _mm256_fmadd_ps(t2, p, _mm256_set1_ps(-2.95459980854025e-03f));
+        p = _mm256_fmadd_ps(t2, p, _mm256_set1_ps(-1.60960333262415e-02f));
+        p = _mm256_mul_ps(t, p);
+        __m256 q = _mm256_fmadd_ps(t2, _mm256_set1_ps(-1.45660718464996e-05f), _mm256_set1_ps(-2.13374055278905e-04f));
+        q = _mm256_fmadd_ps(t2, q, _mm256_set1_ps(-1.68282697438203e-03f));
+        q = _mm256_fmadd_ps(t2, q, _mm256_set1_ps(-7.37332916720468e-03f));
+        q = _mm256_fmadd_ps(t2, q, _mm256_set1_ps(-1.42647390514189e-02f));
+        __m256 erf = _mm256_div_ps(p, q);
+        _mm256_storeu_ps(x + i, _mm256_mul_ps(_mm256_mul_ps(half, v), _mm256_add_ps(one, erf)));
+    }
+    for (; i < n; i++) x[i] = 0.5f * x[i] * (1.0f + fast_erf(x[i] * 0.70710678118654752f));
 }
 #endif
 
