@@ -34,7 +34,7 @@ cp "$SHARED/data/roberta-base/vocab.json" "$SHARED/data/roberta-base/merges.txt"
 # Real comments -> token lengths with the real tokenizer (+ its throughput). The workload: 8-96 tokens.
 $PY bench/comments_text.py "$SHARED" > "$OUT/texts.txt"
 $B lengths "$MODEL_DIR" "$OUT/texts.txt" > "$OUT/lens_all.txt" 2> "$OUT/tokenizer.json"
-awk '$1 >= 8 && $1 <= 96' "$OUT/lens_all.txt" | head -n "$N" > "$OUT/lens.txt"
+awk -v n="$N" '$1 >= 8 && $1 <= 96 && c < n { print; c++ }' "$OUT/lens_all.txt" > "$OUT/lens.txt"
 head -n 64 "$OUT/lens.txt" > "$OUT/lens64.txt"
 for _ in $(seq 64); do echo 16; done > "$OUT/lens16.txt"
 
