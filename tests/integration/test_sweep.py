@@ -62,7 +62,8 @@ def main():
             rep = json.loads(out)
             check(rep["ok"] and rep["queue"] == "redis" and rep["stale_found"] == 1 and rep["requeued"] == 1,
                   f"only the post nobody touched yet is re-queued while the other's lease is live: {rep}")
-            time.sleep(5.5)
+            # lease (4 s) + stale-after (1 s) + up to 1 s of whole-second rounding in the stored lease
+            time.sleep(7.0)
             rc, out, err = sweep(env, "--stale-after", "1", "--retention-days", "0")
             check(rc == 0 and "re-queued 2 tasks" in out and "keeping every job" in out, f"sweep: {rc} {out} {err}")
             t = time.time()
