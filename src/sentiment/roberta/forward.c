@@ -41,12 +41,6 @@ struct roberta_session {
     roberta_stats stats;
 };
 
-static void *zalloc(size_t bytes) {
-    size_t n = (bytes + 63) & ~(size_t)63;
-    void *p = aligned_alloc(64, n ? n : 64);
-    if (p) memset(p, 0, n ? n : 64);
-    return p;
-}
 
 void roberta_session_free(roberta_session *s) {
     if (!s) return;
@@ -76,15 +70,15 @@ int roberta_session_new(const roberta_model *m, int max_batch, int token_budget,
     if (s->budget < s->max_len) s->budget = s->max_len; /* one longest sequence must always fit */
     size_t R = (size_t)s->budget, H = (size_t)c->hidden, FF = (size_t)c->intermediate, L = (size_t)s->max_len;
     s->kpad_max = (int)(((FF > H ? FF : H) + 31) & ~(size_t)31);
-    s->x = zalloc(R * H * 4);
-    s->qkv = s->inter = zalloc(R * (3 * H > FF ? 3 * H : FF) * 4);
-    s->ctx = zalloc(R * H * 4);
-    s->tmp = zalloc(R * H * 4);
-    s->scores = zalloc((size_t)s->threads * L * L * 4);
+    s->x = roberta_zalloc(R * H * 4);
+    s->qkv = s->inter = roberta_zalloc(R * (3 * H > FF ? 3 * H : FF) * 4);
+    s->ctx = roberta_zalloc(R * H * 4);
+    s->tmp = roberta_zalloc(R * H * 4);
+    s->scores = roberta_zalloc((size_t)s->threads * L * L * 4);
     if (m->quant == ROBERTA_INT8) {
-        s->xq = zalloc(R * (size_t)s->kpad_max);
-        s->xs = zalloc(R * 4);
-        s->xz = zalloc(R * 4);
+        s->xq = roberta_zalloc(R * (size_t)s->kpad_max);
+        s->xs = roberta_zalloc(R * 4);
+        s->xz = roberta_zalloc(R * 4);
     }
     if (!s->x || !s->qkv || !s->ctx || !s->tmp || !s->scores ||
         (m->quant == ROBERTA_INT8 && (!s->xq || !s->xs || !s->xz))) {

@@ -56,4 +56,8 @@ int k_int8_gemm_impl(int impl, const uint8_t *xq, const float *xs, const int32_t
                      const float *ws, const int32_t *wsum, const float *b, int n0, int n1, int kpad, float *y,
                      int ldy);
 
+/* Zeroed memory aligned to 64 bytes for the SIMD kernels (size rounded up to the alignment, as
+ * aligned_alloc requires); freed with free(). NULL when out of memory. */
+void *roberta_zalloc(size_t bytes);
+
 #endif

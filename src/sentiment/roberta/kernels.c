@@ -2,6 +2,7 @@
  * run time: AVX-VNNI (vpdpbusd), AVX2 (vpmaddubsw with the sign trick) and portable C. */
 #include <math.h>
 #include <stdbool.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "sentiment/roberta/internal.h"
@@ -414,4 +415,11 @@ int k_int8_gemm_impl(int impl, const uint8_t *xq, const float *xs, const int32_t
 void k_int8_gemm(const uint8_t *xq, const float *xs, const int32_t *xz, int m, const int8_t *wq, const float *ws,
                  const int32_t *wsum, const float *b, int n0, int n1, int kpad, float *y, int ldy) {
     (void)k_int8_gemm_impl(pick(), xq, xs, xz, m, wq, ws, wsum, b, n0, n1, kpad, y, ldy);
+}
+
+void *roberta_zalloc(size_t bytes) {
+    size_t n = bytes ? (bytes + 63) & ~(size_t)63 : 64;
+    void *p = aligned_alloc(64, n);
+    if (p) memset(p, 0, n);
+    return p;
 }

@@ -11,12 +11,6 @@
 #include "sentiment/roberta/internal.h"
 #include "sentiment/roberta/tensorfile.h"
 
-static void *zalloc(size_t bytes) {
-    size_t n = (bytes + 63) & ~(size_t)63;
-    void *p = aligned_alloc(64, n ? n : 64);
-    if (p) memset(p, 0, n ? n : 64);
-    return p;
-}
 
 typedef struct loader {
     const tensorfile *tf;
@@ -50,7 +44,7 @@ static int read_into(loader *L, const char *name, int ndim, int64_t d0, int64_t 
 }
 
 static float *vec(loader *L, const char *name, int n) {
-    float *p = zalloc((size_t)n * 4);
+    float *p = roberta_zalloc((size_t)n * 4);
     if (!p) {
         cerr_set(L->e, CERR_NOMEM, "out of memory");
         return NULL;
@@ -82,8 +76,8 @@ static int dense(loader *L, rlin *d, const char *const *parts, int nparts, int o
     d->in = in;
     d->kpad = (in + 31) & ~31;
     size_t wn = (size_t)d->out * in;
-    d->b = zalloc((size_t)d->out * 4);
-    float *w = L->m->quant == ROBERTA_FP32 ? zalloc(wn * 4) : L->tmp;
+    d->b = roberta_zalloc((size_t)d->out * 4);
+    float *w = L->m->quant == ROBERTA_FP32 ? roberta_zalloc(wn * 4) : L->tmp;
     if (!d->b || !w) return cerr_set(L->e, CERR_NOMEM, "out of memory");
     if (L->m->quant == ROBERTA_FP32) d->w = w;
     for (int p = 0; p < nparts; p++) {
@@ -94,9 +88,9 @@ static int dense(loader *L, rlin *d, const char *const *parts, int nparts, int o
     }
     L->m->resident += (size_t)d->out * 4;
     if (L->m->quant == ROBERTA_INT8) {
-        d->q = zalloc((size_t)d->out * d->kpad);
-        d->qscale = zalloc((size_t)d->out * 4);
-        d->qsum = zalloc((size_t)d->out * 4);
+        d->q = roberta_zalloc((size_t)d->out * d->kpad);
+        d->qscale = roberta_zalloc((size_t)d->out * 4);
+        d->qsum = roberta_zalloc((size_t)d->out * 4);
         if (!d->q || !d->qscale || !d->qsum) return cerr_set(L->e, CERR_NOMEM, "out of memory");
         quantize_weight_rows(w, d->out, in, d->kpad, d->q, d->qscale);
         for (int r = 0; r < d->out; r++) {
@@ -123,11 +117,11 @@ static int load_weights(loader *L, int big) {
     if (tensorfile_check(L->tf, "roberta.embeddings.word_embeddings.weight", 2, shp, &t, e)) return -1;
     snprintf(m->src_dtype, sizeof m->src_dtype, "%s", tf_dtype_name(t->dtype));
     if (m->quant == ROBERTA_FP32) {
-        if (!(m->word = zalloc((size_t)V * H * 4))) return cerr_set(e, CERR_NOMEM, "out of memory");
+        if (!(m->word = roberta_zalloc((size_t)V * H * 4))) return cerr_set(e, CERR_NOMEM, "out of memory");
         tensorfile_copy_f32(t, 0, t->numel, m->word);
         m->resident += (size_t)V * H * 4;
     } else {
-        if (!(m->word16 = zalloc((size_t)V * H * 2))) return cerr_set(e, CERR_NOMEM, "out of memory");
+        if (!(m->word16 = roberta_zalloc((size_t)V * H * 2))) return cerr_set(e, CERR_NOMEM, "out of memory");
         /* block by block through the scratch buffer: never the whole fp32 table in memory (the copy drops the
          * file pages it has read, which only works for whole pages, hence blocks rather than single rows) */
         int rows = (int)(((size_t)3 * big * H) / (size_t)H);
@@ -139,10 +133,10 @@ static int load_weights(loader *L, int big) {
         m->resident += (size_t)V * H * 2;
     }
     m->params += t->numel;
-    if (!(m->pos = zalloc((size_t)P * H * 4))) return cerr_set(e, CERR_NOMEM, "out of memory");
+    if (!(m->pos = roberta_zalloc((size_t)P * H * 4))) return cerr_set(e, CERR_NOMEM, "out of memory");
     m->resident += (size_t)P * H * 4;
     if (read_into(L, "roberta.embeddings.position_embeddings.weight", 2, P, H, m->pos)) return -1;
-    float *tt = zalloc((size_t)c->type_vocab * H * 4);
+    float *tt = roberta_zalloc((size_t)c->type_vocab * H * 4);
     if (!tt) return cerr_set(e, CERR_NOMEM, "out of memory");
     if (read_into(L, "roberta.embeddings.token_type_embeddings.weight", 2, c->type_vocab, H, tt)) {
         free(tt);
@@ -238,7 +232,7 @@ int roberta_model_load_files(const char *config_path, const char *weights_path, 
     snprintf(m->format, sizeof m->format, "%s", tensorfile_format(tf));
     int big = m->cfg.intermediate > m->cfg.hidden ? m->cfg.intermediate : m->cfg.hidden;
     loader L = {.tf = tf, .m = m, .e = e};
-    L.tmp = q == ROBERTA_INT8 ? zalloc((size_t)3 * big * m->cfg.hidden * 4) : NULL;
+    L.tmp = q == ROBERTA_INT8 ? roberta_zalloc((size_t)3 * big * m->cfg.hidden * 4) : NULL;
     int rc = q == ROBERTA_INT8 && !L.tmp ? cerr_set(e, CERR_NOMEM, "out of memory") : load_weights(&L, big);
     free(L.tmp);
     tensorfile_close(tf);
